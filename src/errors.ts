@@ -1,0 +1,99 @@
+/**
+ * Every error the library throws or rejects with is a RollcallError with a stable `code`.
+ * Programmer errors (bad arguments) are InvalidArgumentError; expected outcomes are return
+ * values, never errors.
+ */
+const BRAND = Symbol.for('rollcall.error');
+
+export class RollcallError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+
+  /** `instanceof` that survives two installed copies of the library (CLI + app). */
+  static is(value: unknown): value is RollcallError {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+}
+Object.defineProperty(RollcallError.prototype, BRAND, { value: true });
+
+/** A bad argument: the message says what to pass instead. */
+export class InvalidArgumentError extends RollcallError {
+  constructor(message: string) {
+    super('ERR_ROLLCALL_INVALID_ARGUMENT', message);
+  }
+}
+
+/** A call or receive did not complete in time. */
+export class TimeoutError extends RollcallError {
+  constructor(message: string) {
+    super('ERR_ROLLCALL_TIMEOUT', message);
+  }
+}
+
+/** The target process does not exist (never did, already exited, or belongs to an old incarnation). */
+export class NoProcError extends RollcallError {
+  constructor(message: string) {
+    super('ERR_ROLLCALL_NOPROC', message);
+  }
+}
+
+/** The target's node is not connected, or its connection was lost during the call. */
+export class NodeDownError extends RollcallError {
+  constructor(message: string) {
+    super('ERR_ROLLCALL_NODE_DOWN', message);
+  }
+}
+
+/** The target process exited while a call to it was in flight; `reason` is its exit reason. */
+export class CallExitError extends RollcallError {
+  readonly reason: unknown;
+  constructor(message: string, reason: unknown) {
+    super('ERR_ROLLCALL_CALL_EXIT', message, reason instanceof Error ? { cause: reason } : undefined);
+    this.reason = reason;
+  }
+}
+
+/** A value cannot be sent over the wire (function, symbol, too large...). Thrown at the call. */
+export class EncodeError extends RollcallError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_ROLLCALL_ENCODE', message, options);
+  }
+}
+
+/** Bytes received from a peer do not form a valid frame; the link carrying them is closed. */
+export class BadFrameError extends RollcallError {
+  constructor(message: string) {
+    super('ERR_ROLLCALL_BAD_FRAME', message);
+  }
+}
+
+/** The node was stopped, or the operation needs a running node / process. */
+export class NotRunningError extends RollcallError {
+  constructor(message: string) {
+    super('ERR_ROLLCALL_NOT_RUNNING', message);
+  }
+}
+
+/** A process received an exit signal while waiting: thrown out of `receive()` so its function unwinds. */
+export class ExitSignal extends RollcallError {
+  readonly reason: unknown;
+  constructor(reason: unknown) {
+    super('ERR_ROLLCALL_EXITED', `process was exited (reason: ${describeReason(reason)})`);
+    this.reason = reason;
+  }
+}
+
+export function describeReason(reason: unknown): string {
+  if (typeof reason === 'string') return reason;
+  if (reason instanceof Error) return `${reason.name}: ${reason.message}`;
+  try {
+    return JSON.stringify(reason) ?? String(reason);
+  } catch {
+    return String(reason);
+  }
+}

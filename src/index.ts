@@ -1,0 +1,44 @@
+// Public API of rollcall. Anything not exported here is internal (see ./internal.ts).
+export { startNode, Node } from './node/node.js';
+export type { NodeUpEvent, NodeDownEvent, NodeEvents } from './node/node.js';
+export type { NodeOptions } from './node/options.js';
+export { Pid, Ref, PidMap } from './process/pid.js';
+export type {
+  ProcessHost,
+  ProcessContext,
+  ProcessFunction,
+  DownInfo,
+  DownMessage,
+  MonitorWatcher,
+  Destination,
+  CallOptions,
+  ExitReason,
+} from './process/host.js';
+export { Server, noReply } from './process/server.js';
+export { Supervisor, startChild, terminateChild, whichChildren } from './process/supervisor.js';
+export type { ChildSpec, SupervisorOptions } from './process/supervisor.js';
+export { CallRequest, Cast } from './process/envelopes.js';
+export { currentProcess as self } from './process/table.js';
+export { tcp } from './transport/tcp.js';
+export type { TcpOptions, TlsOptions } from './transport/tcp.js';
+export { memory, SimNetwork } from './transport/memory.js';
+export { seeds, dns, parseSeed } from './discovery/index.js';
+export type { Discovery, Candidate, DnsOptions, DnsResolver } from './discovery/index.js';
+export type { Clock, Timer } from './time/clock.js';
+export { realClock } from './time/clock.js';
+export type { Random } from './time/random.js';
+export { cryptoRandom, seededRandom } from './time/random.js';
+export { VirtualClock } from './time/virtual-clock.js';
+export type { Logger, LogLevel } from './observability/logger.js';
+export {
+  RollcallError,
+  InvalidArgumentError,
+  TimeoutError,
+  NoProcError,
+  NodeDownError,
+  CallExitError,
+  EncodeError,
+  BadFrameError,
+  NotRunningError,
+  ExitSignal,
+} from './errors.js';

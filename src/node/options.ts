@@ -1,0 +1,178 @@
+import { InvalidArgumentError } from '../errors.js';
+import type { Clock } from '../time/clock.js';
+import { realClock } from '../time/clock.js';
+import type { Random } from '../time/random.js';
+import { cryptoRandom } from '../time/random.js';
+import type { Logger, LogLevel } from '../observability/logger.js';
+import { defaultLogger } from '../observability/logger.js';
+import type { TransportFactory } from '../transport/conduit.js';
+import { tcp } from '../transport/tcp.js';
+import type { HeartbeatOptions, ReconnectOptions } from '../transport/mesh.js';
+import type { Discovery } from '../discovery/types.js';
+import { seeds as seedDiscovery, validateNodeName } from '../discovery/seeds.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame.js';
+
+export interface NodeOptions {
+  /** This node's name, unique in the cluster: letters, digits, `_`, `-`, `.`. Required. */
+  name: string;
+  /** Shared secret every node of the cluster must have. Required for TCP. */
+  cookie?: string | Buffer;
+  /** Where to listen (TCP). Default 127.0.0.1 with an ephemeral port (0). */
+  listen?: { host?: string; port?: number };
+  /** The "host:port" peers should dial, when it differs from the bound address (NAT, 0.0.0.0). */
+  advertise?: string;
+  /** Nodes to join: "name@host:port" (or "host:port"); knowing one member is enough. */
+  seeds?: string[];
+  /** More discovery strategies (e.g. `dns({name})`). */
+  discovery?: Discovery[];
+  heartbeat?: Partial<HeartbeatOptions>;
+  reconnect?: Partial<ReconnectOptions>;
+  /** `tcp()` (default) or `memory(network)`. */
+  transport?: TransportFactory;
+  /** A pino-compatible logger. Default: pino to stdout at `logLevel`. */
+  logger?: Logger;
+  /** Level of the default logger. Default 'warn'. */
+  logLevel?: LogLevel;
+  /** Default timeout of `call()`. Default 5000 ms. */
+  callTimeoutMs?: number;
+  /** Largest frame accepted or sent. Default 8 MiB. */
+  maxFrameBytes?: number;
+  /** Bytes queued to one peer beyond which its link is dropped as overloaded. Default 64 MiB. */
+  maxQueueBytes?: number;
+  /** Default 5000 ms. */
+  handshakeTimeoutMs?: number;
+  /** Time source (the simulation injects a virtual clock). */
+  clock?: Clock;
+  /** Randomness source (the simulation injects a seeded one). */
+  random?: Random;
+}
+
+export interface ResolvedNodeOptions {
+  readonly name: string;
+  readonly cookie: Buffer;
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly advertise: string | undefined;
+  readonly discovery: Discovery[];
+  readonly heartbeat: HeartbeatOptions;
+  readonly reconnect: ReconnectOptions;
+  readonly transport: TransportFactory;
+  readonly transportIsTcp: boolean;
+  readonly logger: Logger;
+  readonly callTimeoutMs: number;
+  readonly maxFrameBytes: number;
+  readonly maxQueueBytes: number;
+  readonly handshakeTimeoutMs: number;
+  readonly clock: Clock;
+  readonly random: Random;
+}
+
+export const DEFAULTS = {
+  heartbeat: { intervalMs: 500, timeoutMs: 2500 },
+  reconnect: { initialMs: 100, maxMs: 2000, forgetAfterMs: 60 * 60 * 1000 },
+  callTimeoutMs: 5000,
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  maxQueueBytes: 64 * 1024 * 1024,
+  handshakeTimeoutMs: 5000,
+} as const;
+
+const KNOWN = new Set([
+  'name', 'cookie', 'listen', 'advertise', 'seeds', 'discovery', 'heartbeat', 'reconnect', 'transport', 'logger',
+  'logLevel', 'callTimeoutMs', 'maxFrameBytes', 'maxQueueBytes', 'handshakeTimeoutMs', 'clock', 'random',
+]);
+
+/** Validate every option with a message that says what to pass, and fill in the defaults. */
+export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError('startNode(options) needs an options object, e.g. {name: "a", cookie: "secret"}');
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new InvalidArgumentError(`unknown option "${key}" for startNode (known: ${[...KNOWN].join(', ')})`);
+  }
+  if (typeof options.name !== 'string') throw new InvalidArgumentError('startNode: "name" is required, e.g. {name: "a"}');
+  validateNodeName(options.name);
+  const transportIsTcp = options.transport === undefined;
+  const transport = options.transport ?? tcp();
+  if (typeof transport !== 'function') {
+    throw new InvalidArgumentError('startNode: "transport" must be a transport factory such as tcp() or memory(network)');
+  }
+  const cookie = resolveCookie(options.cookie, transportIsTcp);
+  const host = options.listen?.host ?? '127.0.0.1';
+  const port = options.listen?.port ?? 0;
+  if (typeof host !== 'string' || host === '') throw new InvalidArgumentError('startNode: listen.host must be a host name or IP, e.g. "127.0.0.1"');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidArgumentError(`startNode: listen.port must be an integer 0..65535 (0 = ephemeral), got ${String(port)}`);
+  }
+  if (options.advertise !== undefined && (typeof options.advertise !== 'string' || options.advertise === '')) {
+    throw new InvalidArgumentError('startNode: advertise must be "host:port"');
+  }
+  if (options.seeds !== undefined && !Array.isArray(options.seeds)) {
+    throw new InvalidArgumentError('startNode: seeds must be an array of "name@host:port" strings');
+  }
+  const heartbeat = { ...DEFAULTS.heartbeat, ...options.heartbeat };
+  positive('heartbeat.intervalMs', heartbeat.intervalMs);
+  positive('heartbeat.timeoutMs', heartbeat.timeoutMs);
+  if (heartbeat.timeoutMs <= heartbeat.intervalMs) {
+    throw new InvalidArgumentError(
+      `startNode: heartbeat.timeoutMs (${heartbeat.timeoutMs}) must be larger than heartbeat.intervalMs (${heartbeat.intervalMs}); a few intervals is usual`,
+    );
+  }
+  const reconnect = { ...DEFAULTS.reconnect, ...options.reconnect };
+  positive('reconnect.initialMs', reconnect.initialMs);
+  positive('reconnect.maxMs', reconnect.maxMs);
+  positive('reconnect.forgetAfterMs', reconnect.forgetAfterMs);
+  const callTimeoutMs = options.callTimeoutMs ?? DEFAULTS.callTimeoutMs;
+  positive('callTimeoutMs', callTimeoutMs);
+  const maxFrameBytes = options.maxFrameBytes ?? DEFAULTS.maxFrameBytes;
+  if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1024 || maxFrameBytes > 2 ** 31) {
+    throw new InvalidArgumentError('startNode: maxFrameBytes must be an integer between 1 KiB and 2 GiB');
+  }
+  const maxQueueBytes = options.maxQueueBytes ?? DEFAULTS.maxQueueBytes;
+  if (!Number.isInteger(maxQueueBytes) || maxQueueBytes < maxFrameBytes) {
+    throw new InvalidArgumentError('startNode: maxQueueBytes must be an integer at least as large as maxFrameBytes');
+  }
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs;
+  positive('handshakeTimeoutMs', handshakeTimeoutMs);
+  const discovery = [...(options.discovery ?? [])];
+  if (options.seeds !== undefined && options.seeds.length > 0) discovery.unshift(seedDiscovery(options.seeds));
+  return {
+    name: options.name,
+    cookie,
+    listen: { host, port },
+    advertise: options.advertise,
+    discovery,
+    heartbeat,
+    reconnect,
+    transport,
+    transportIsTcp,
+    logger: options.logger ?? defaultLogger(options.name, options.logLevel ?? 'warn'),
+    callTimeoutMs,
+    maxFrameBytes,
+    maxQueueBytes,
+    handshakeTimeoutMs,
+    clock: options.clock ?? realClock,
+    random: options.random ?? cryptoRandom,
+  };
+}
+
+function resolveCookie(cookie: string | Buffer | undefined, required: boolean): Buffer {
+  if (cookie === undefined) {
+    if (required) {
+      throw new InvalidArgumentError(
+        'startNode: "cookie" is required for TCP: every node of a cluster must share the same secret (e.g. from ROLLCALL_COOKIE)',
+      );
+    }
+    return Buffer.alloc(0);
+  }
+  if (typeof cookie === 'string') {
+    if (cookie === '') throw new InvalidArgumentError('startNode: "cookie" must not be empty');
+    return Buffer.from(cookie, 'utf8');
+  }
+  if (Buffer.isBuffer(cookie) && cookie.length > 0) return cookie;
+  throw new InvalidArgumentError('startNode: "cookie" must be a non-empty string or Buffer');
+}
+
+function positive(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidArgumentError(`startNode: ${name} must be a positive number of milliseconds, got ${String(value)}`);
+  }
+}

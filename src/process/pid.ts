@@ -1,0 +1,132 @@
+/**
+ * A Pid names one process anywhere in the cluster: the node's name, the node's incarnation
+ * (a per-boot number, so a restarted node's old pids stay dead) and a per-node serial id.
+ * Immutable; compare with `equals`/`compare`, key maps with `pid.key` (or PidMap).
+ */
+export class Pid {
+  readonly node: string;
+  readonly incarnation: number;
+  readonly id: number;
+  /** Cached string form, also the key for Maps: `<node.incarnation.id>`. */
+  readonly key: string;
+
+  constructor(node: string, incarnation: number, id: number) {
+    this.node = node;
+    this.incarnation = incarnation;
+    this.id = id;
+    this.key = `<${node}.${incarnation}.${id}>`;
+    Object.freeze(this);
+  }
+
+  equals(other: Pid): boolean {
+    return this === other || (this.id === other.id && this.incarnation === other.incarnation && this.node === other.node);
+  }
+
+  /** Total order: node name, then incarnation, then id. */
+  compare(other: Pid): number {
+    return compareIdentity(this, other);
+  }
+
+  toString(): string {
+    return this.key;
+  }
+
+  toJSON(): string {
+    return this.key;
+  }
+
+  /** Parse the string form produced by `toString()`. */
+  static parse(text: string): Pid {
+    const parts = parseIdentity(text, 'Pid');
+    return new Pid(parts.node, parts.incarnation, parts.id);
+  }
+
+  static isPid(value: unknown): value is Pid {
+    return value instanceof Pid;
+  }
+}
+
+/** A unique reference (monitor refs, call refs): same shape and order as a Pid, never a process. */
+export class Ref {
+  readonly node: string;
+  readonly incarnation: number;
+  readonly id: number;
+  readonly key: string;
+
+  constructor(node: string, incarnation: number, id: number) {
+    this.node = node;
+    this.incarnation = incarnation;
+    this.id = id;
+    this.key = `#Ref<${node}.${incarnation}.${id}>`;
+    Object.freeze(this);
+  }
+
+  equals(other: Ref): boolean {
+    return this === other || (this.id === other.id && this.incarnation === other.incarnation && this.node === other.node);
+  }
+
+  compare(other: Ref): number {
+    return compareIdentity(this, other);
+  }
+
+  toString(): string {
+    return this.key;
+  }
+
+  toJSON(): string {
+    return this.key;
+  }
+}
+
+interface Identity {
+  readonly node: string;
+  readonly incarnation: number;
+  readonly id: number;
+}
+
+function compareIdentity(a: Identity, b: Identity): number {
+  if (a.node !== b.node) return a.node < b.node ? -1 : 1;
+  if (a.incarnation !== b.incarnation) return a.incarnation < b.incarnation ? -1 : 1;
+  if (a.id !== b.id) return a.id < b.id ? -1 : 1;
+  return 0;
+}
+
+function parseIdentity(text: string, what: string): Identity {
+  const m = /^<(.+)\.(\d+)\.(\d+)>$/.exec(text);
+  if (!m) throw new TypeError(`not a ${what} string: ${JSON.stringify(text)} (expected "<node.incarnation.id>")`);
+  return { node: m[1]!, incarnation: Number(m[2]), id: Number(m[3]) };
+}
+
+/** A Map keyed by Pid value (not object identity). */
+export class PidMap<V> implements Iterable<[Pid, V]> {
+  private readonly entries = new Map<string, [Pid, V]>();
+
+  get size(): number {
+    return this.entries.size;
+  }
+  get(pid: Pid): V | undefined {
+    return this.entries.get(pid.key)?.[1];
+  }
+  has(pid: Pid): boolean {
+    return this.entries.has(pid.key);
+  }
+  set(pid: Pid, value: V): this {
+    this.entries.set(pid.key, [pid, value]);
+    return this;
+  }
+  delete(pid: Pid): boolean {
+    return this.entries.delete(pid.key);
+  }
+  clear(): void {
+    this.entries.clear();
+  }
+  *keys(): IterableIterator<Pid> {
+    for (const [pid] of this.entries.values()) yield pid;
+  }
+  *values(): IterableIterator<V> {
+    for (const [, v] of this.entries.values()) yield v;
+  }
+  [Symbol.iterator](): IterableIterator<[Pid, V]> {
+    return this.entries.values();
+  }
+}

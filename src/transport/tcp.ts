@@ -1,0 +1,181 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { InvalidArgumentError } from '../errors.js';
+import type { Conduit, ConduitHandlers, Connector, ConnectorDeps, TransportFactory } from './conduit.js';
+
+export interface TlsOptions {
+  /** PEM private key and certificate of this node. */
+  readonly key: string | Buffer;
+  readonly cert: string | Buffer;
+  /** PEM CA certificate(s) that signed the peers' certificates. */
+  readonly ca: string | Buffer | Array<string | Buffer>;
+  /** Require and verify a client certificate on inbound connections (mTLS). Default true. */
+  readonly requestCert?: boolean;
+  /** Check that the peer's certificate names the host dialled. Default false: cluster certificates
+   *  often name the node, not its IP; the CA check and the cookie still apply. */
+  readonly verifyHostname?: boolean;
+}
+
+export interface TcpOptions {
+  /** Encrypt links with TLS (and mutual authentication with `requestCert`). */
+  readonly tls?: TlsOptions;
+  /** Give up on a dial after this long. Default 5000 ms. */
+  readonly connectTimeoutMs?: number;
+}
+
+/** The default transport: a full mesh of TCP (or TLS) connections. */
+export function tcp(options: TcpOptions = {}): TransportFactory {
+  return (deps) => new TcpConnector(options, deps);
+}
+
+/** Parse "host:port" or "[v6]:port". */
+export function parseHostPort(address: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(address);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port < 1 || port > 65535) {
+    throw new InvalidArgumentError(`not a TCP address: ${JSON.stringify(address)} (expected "host:port", e.g. "127.0.0.1:4370")`);
+  }
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+class TcpConnector implements Connector {
+  readonly kind: string;
+  private readonly options: TcpOptions;
+  private readonly deps: ConnectorDeps;
+  private server: net.Server | undefined;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(options: TcpOptions, deps: ConnectorDeps) {
+    this.options = options;
+    this.deps = deps;
+    this.kind = options.tls ? 'tls' : 'tcp';
+  }
+
+  listen(onConduit: (conduit: Conduit) => void): Promise<string> {
+    const { host, port } = this.deps.listen ?? { host: '127.0.0.1', port: 0 };
+    const onSocket = (socket: net.Socket): void => {
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true, 10_000);
+      onConduit(this.wrap(socket));
+    };
+    const t = this.options.tls;
+    const server = t
+      ? tls.createServer({ key: t.key, cert: t.cert, ca: t.ca, requestCert: t.requestCert ?? true, rejectUnauthorized: true }, onSocket)
+      : net.createServer({ noDelay: true }, onSocket);
+    // A TLS handshake failure (bad certificate) must not take the node down.
+    server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
+      this.deps.logger.warn(
+        { event: 'tls_client_error', remote: `${socket.remoteAddress}:${socket.remotePort}`, err: error.message },
+        `TLS handshake with ${socket.remoteAddress} failed: ${error.message}`,
+      );
+    });
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException): void => {
+        if (error.code === 'EADDRINUSE') {
+          reject(new InvalidArgumentError(`cannot listen on ${host}:${port}: the port is in use. Choose another port, or 0 for an ephemeral one.`));
+        } else {
+          reject(new InvalidArgumentError(`cannot listen on ${host}:${port}: ${error.message}`));
+        }
+      };
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
+        server.on('error', (error) => this.deps.logger.error({ event: 'listener_error', err: error.message }, 'listener error'));
+        const bound = server.address() as net.AddressInfo;
+        resolve(formatAddress(host, bound.port));
+      });
+    });
+  }
+
+  dial(address: string): Promise<Conduit> {
+    const { host, port } = parseHostPort(address);
+    const t = this.options.tls;
+    return new Promise((resolve, reject) => {
+      const socket = t
+        ? tls.connect({
+            host,
+            port,
+            key: t.key,
+            cert: t.cert,
+            ca: t.ca,
+            rejectUnauthorized: true,
+            ...(t.verifyHostname === true ? {} : { checkServerIdentity: () => undefined }),
+          })
+        : net.connect({ host, port, noDelay: true });
+      const timer = this.deps.clock.setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`connect to ${address} timed out`));
+      }, this.options.connectTimeoutMs ?? 5000);
+      const onError = (error: Error): void => {
+        timer.cancel();
+        socket.destroy();
+        reject(error);
+      };
+      socket.once('error', onError);
+      socket.once(t ? 'secureConnect' : 'connect', () => {
+        timer.cancel();
+        socket.off('error', onError);
+        socket.setNoDelay(true);
+        socket.setKeepAlive(true, 10_000);
+        resolve(this.wrap(socket));
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    // Give graceful ends a moment to flush, then make sure nothing keeps the process alive.
+    for (const socket of this.sockets) socket.end();
+    const deadline = this.deps.clock.now() + 500;
+    while (this.sockets.size > 0 && this.deps.clock.now() < deadline) {
+      await new Promise<void>((resolve) => setTimeout(resolve, 10));
+    }
+    for (const socket of this.sockets) socket.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private wrap(socket: net.Socket): Conduit {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    return new SocketConduit(socket);
+  }
+}
+
+class SocketConduit implements Conduit {
+  readonly remoteLabel: string;
+  private readonly socket: net.Socket;
+  private lastError: Error | undefined;
+
+  constructor(socket: net.Socket) {
+    this.socket = socket;
+    this.remoteLabel = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    // Errors are reported through onClose; an 'error' event without a listener would crash.
+    socket.on('error', (error) => {
+      this.lastError = error;
+    });
+  }
+
+  write(data: Buffer): boolean {
+    return this.socket.write(data);
+  }
+
+  end(): void {
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  setHandlers(handlers: ConduitHandlers): void {
+    this.socket.on('data', (chunk: Buffer) => handlers.onData(chunk));
+    this.socket.on('drain', () => handlers.onDrain());
+    this.socket.once('close', () => handlers.onClose(this.lastError));
+  }
+}
+
+function formatAddress(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
