@@ -286,6 +286,9 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       this.table.monitor(pid, watcher, ref);
       return ref;
     }
+    // A dead local watcher could never receive the DOWN, and no exit would ever remove its
+    // monitor (as in the process table): keep nothing, here or on the target's node.
+    if (watcher instanceof Pid && watcher.node === this.name && !this.isAlive(watcher)) return ref;
     const peer = this.mesh.peer(pid.node);
     if (peer === undefined || peer.incarnation !== pid.incarnation) {
       const reason = peer === undefined ? 'noconnection' : 'noproc';
@@ -587,7 +590,9 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     const reply = (status: ReplyStatus, value: unknown): void => {
       let payload: Buffer;
       try {
-        payload = encode([ref, status, value]);
+        // Size-checked like any send: a reply over maxFrameBytes would make the caller's node
+        // drop the whole link as a bad frame; the caller gets the EncodeError instead.
+        payload = this.encodePayload([ref, status, value]);
       } catch (error) {
         payload = encode([ref, ReplyStatus.Error, new EncodeError(`the reply could not be encoded: ${(error as Error).message}`)]);
       }

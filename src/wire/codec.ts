@@ -225,7 +225,14 @@ let slabUsed = 0;
  * module comment): `cannot encode a function (handler) at .handler`.
  */
 export function encode(value: unknown): Buffer {
-  if (!isEncodable(value, 0)) throw unencodableError(value);
+  let encodable: boolean;
+  try {
+    encodable = isEncodable(value, 0);
+  } catch (error) {
+    // A getter or toJSON of the value threw.
+    throw new EncodeError(`cannot encode value: reading it threw ${messageOf(error)}`, { cause: error });
+  }
+  if (!encodable) throw unencodableError(value);
   let start = Math.max(slabUsed, packr.position);
   if (SLAB_BYTES - start < SLAB_MIN_ROOM) {
     slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
@@ -372,7 +379,12 @@ function refusedClassName(object: object): string | undefined {
 
 /** The slow path: walk again, keeping the path and the enclosing objects, to explain the refusal. */
 function unencodableError(value: unknown): EncodeError {
-  const found = findUnencodable(value, '', [], 0);
+  let found: Unencodable | undefined;
+  try {
+    found = findUnencodable(value, '', [], 0);
+  } catch {
+    found = undefined; // a getter that threw the second time round: say less, but say it
+  }
   const what = found?.what ?? 'a value';
   const where = found === undefined || found.path === '' ? 'at the top level' : `at ${shortened(found.path)}`;
   return new EncodeError(`cannot encode ${what} ${where}`);

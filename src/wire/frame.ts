@@ -99,14 +99,15 @@ export class FrameDecoder {
   private coalesceIndex = -1;
 
   constructor(options: FrameDecoderOptions) {
-    const { maxFrameBytes, onFrame } = options ?? ({} as Partial<FrameDecoderOptions>);
-    if (!Number.isInteger(maxFrameBytes) || maxFrameBytes! < MIN_DECLARED_LENGTH || maxFrameBytes! > MAX_DECLARED_LENGTH) {
+    const maxFrameBytes = options?.maxFrameBytes;
+    const onFrame = options?.onFrame;
+    if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < MIN_DECLARED_LENGTH || maxFrameBytes > MAX_DECLARED_LENGTH) {
       throw new InvalidArgumentError(
         `maxFrameBytes must be an integer from ${MIN_DECLARED_LENGTH} to ${MAX_DECLARED_LENGTH}, got ${String(maxFrameBytes)}`,
       );
     }
     if (typeof onFrame !== 'function') throw new InvalidArgumentError('onFrame must be a function (version, type, payload) => void');
-    this.maxFrameBytes = maxFrameBytes!;
+    this.maxFrameBytes = maxFrameBytes;
     this.onFrame = onFrame;
   }
 

@@ -25,10 +25,13 @@ export interface Sim {
   cluster(...names: string[]): Promise<Node[]>;
   /** Move virtual time in small steps until `cond()` holds; throws after `maxMs` of virtual time. */
   until(cond: () => boolean, what: string, maxMs?: number): Promise<void>;
-  /** Move virtual time until `promise` settles; throws after `maxMs` of virtual time. */
-  settle<T>(promise: Promise<T>, what: string, maxMs?: number): Promise<Outcome<T>>;
+  /**
+   * Move virtual time until `promise` settles; throws after `maxMs` of virtual time. Pass a
+   * `track()`ed promise to let other steps run (and time move) while it is pending.
+   */
+  settle<T>(promise: Promise<T> | Tracked<T>, what: string, maxMs?: number): Promise<Outcome<T>>;
   /** Like `settle`, but returns the value or throws the rejection. */
-  resolve<T>(promise: Promise<T>, what: string, maxMs?: number): Promise<T>;
+  resolve<T>(promise: Promise<T> | Tracked<T>, what: string, maxMs?: number): Promise<T>;
   /** Move virtual time by `ms` (lets frames in flight arrive). */
   run(ms: number): Promise<void>;
   /**
@@ -56,18 +59,10 @@ export function createSim(seed = 1): Sim {
     }
   };
 
-  const settle = async <T>(promise: Promise<T>, what: string, maxMs = 10_000): Promise<Outcome<T>> => {
-    let outcome: Outcome<T> | undefined;
-    promise.then(
-      (value) => {
-        outcome = { ok: true, value };
-      },
-      (error: unknown) => {
-        outcome = { ok: false, error };
-      },
-    );
-    await until(() => outcome !== undefined, what, maxMs);
-    return outcome!;
+  const settle = async <T>(promise: Promise<T> | Tracked<T>, what: string, maxMs = 10_000): Promise<Outcome<T>> => {
+    const tracked = promise instanceof Promise ? track(promise) : promise;
+    await until(() => tracked.outcome !== undefined, what, maxMs);
+    return tracked.outcome!;
   };
 
   const sim: Sim = {
@@ -115,6 +110,24 @@ export function createSim(seed = 1): Sim {
     },
   };
   return sim;
+}
+
+/** A promise whose outcome is recorded as soon as it settles (so a rejection is never unhandled). */
+export interface Tracked<T> {
+  readonly outcome: Outcome<T> | undefined;
+}
+
+export function track<T>(promise: Promise<T>): Tracked<T> {
+  const tracked: { outcome: Outcome<T> | undefined } = { outcome: undefined };
+  promise.then(
+    (value) => {
+      tracked.outcome = { ok: true, value };
+    },
+    (error: unknown) => {
+      tracked.outcome = { ok: false, error };
+    },
+  );
+  return tracked;
 }
 
 /** Expect `outcome` to be a rejection and return its error, for further assertions. */

@@ -257,6 +257,21 @@ describe('codec refuses what cannot cross the wire', () => {
     expect(encodeError({ x: new Leaky() }).message).toBe('cannot encode a function (callback) at .x.toJSON().callback');
   });
 
+  it('turns a throwing getter or toJSON into an EncodeError', () => {
+    const value = {
+      get broken(): never {
+        throw new Error('getter failed');
+      },
+    };
+    expect(encodeError(value).message).toBe('cannot encode value: reading it threw getter failed');
+    class Unserializable {
+      toJSON(): never {
+        throw new Error('nope');
+      }
+    }
+    expect(encodeError({ d: new Unserializable() }).message).toBe('cannot encode value: reading it threw nope');
+  });
+
   it('stays usable after a refusal', () => {
     encodeError({ f: () => 1 });
     expect(roundTrip({ ok: true })).toEqual({ ok: true });

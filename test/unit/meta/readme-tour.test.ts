@@ -1,0 +1,43 @@
+/** The README's one-minute tour, run as written (ephemeral port instead of 4370). */
+import { afterEach, expect, it } from 'vitest';
+import { startNode, Server, CallRequest, type Node } from '../../../src/index.js';
+import { silentLogger } from '../../../src/internal.js';
+import { waitFor } from '../../support/wait.js';
+
+const nodes: Node[] = [];
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+});
+
+it('README tour: two nodes, a Server called by name across nodes, a plain process, a monitor', async () => {
+  const a = await startNode({ name: 'a', cookie: 'secret', listen: { port: 0 }, logger: silentLogger() });
+  const b = await startNode({ name: 'b', cookie: 'secret', seeds: [a.seed], logger: silentLogger() });
+  nodes.push(a, b);
+  await waitFor(() => a.peers().includes('b') && b.peers().includes('a'), { what: 'connected' });
+
+  class Counter extends Server<number> {
+    private n = 0;
+    override init(start: number) {
+      this.n = start;
+    }
+    override handleCall(request: unknown) {
+      return request === 'next' ? ++this.n : this.n;
+    }
+  }
+  a.register('counter', a.spawn(Counter, 41));
+  expect(await b.call({ name: 'counter', node: 'a' }, 'next')).toBe(42);
+
+  const echo = b.spawn(async (ctx) => {
+    for (;;) {
+      const msg = await ctx.receive();
+      if (msg instanceof CallRequest) msg.reply(msg.request);
+    }
+  });
+  expect(await a.call(echo, 'hello')).toBe('hello');
+
+  const reasons: unknown[] = [];
+  a.monitor(echo, ({ reason }) => reasons.push(reason));
+  a.exit(echo, 'done');
+  await waitFor(() => reasons.length > 0, { what: 'monitor' });
+  expect(reasons).toEqual(['done']);
+});
