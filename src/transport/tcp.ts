@@ -126,11 +126,22 @@ class TcpConnector implements Connector {
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    // Give graceful ends a moment to flush, then make sure nothing keeps the process alive.
+    // Give graceful ends (LEAVE frames) a moment to flush, then make sure nothing keeps the
+    // process alive.
     for (const socket of this.sockets) socket.end();
-    const deadline = this.deps.clock.now() + 500;
-    while (this.sockets.size > 0 && this.deps.clock.now() < deadline) {
-      await new Promise<void>((resolve) => setTimeout(resolve, 10));
+    if (this.sockets.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = this.deps.clock.setTimeout(resolve, 500);
+        let open = this.sockets.size;
+        for (const socket of this.sockets) {
+          socket.once('close', () => {
+            if (--open === 0) {
+              timer.cancel();
+              resolve();
+            }
+          });
+        }
+      });
     }
     for (const socket of this.sockets) socket.destroy();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -202,3 +202,34 @@ describe('Node: exit and monitor of remote processes', () => {
     expect(localMonitorCount(b)).toBe(0);
   });
 });
+
+describe('Node: exit reasons too large for a frame', () => {
+  let sim: Sim;
+  afterEach(async () => {
+    await sim.teardown();
+  });
+
+  it('a remote process dying with a reason over maxFrameBytes still fires the monitor, with a short description', async () => {
+    sim = createSim(32);
+    const small = { maxFrameBytes: 16 * 1024 };
+    const a = await sim.start('a', small);
+    const b = await sim.start('b', { ...small, seeds: ['a'] });
+    await sim.until(() => a.peers().includes('b'), 'connected');
+    const target = b.spawn(async (ctx) => {
+      await ctx.receive();
+      throw new Error(`too long: ${'x'.repeat(40_000)}`);
+    });
+    const downs = watch(a, target);
+    const called = a.call(target, 'anything', { timeoutMs: 5000 }).catch((error: unknown) => error);
+    await sim.run(10);
+    a.send(target, 'die');
+    await sim.until(() => downs.length === 1, 'DOWN with a huge reason', 5000);
+    expect(typeof downs[0]!.reason).toBe('string');
+    expect(downs[0]!.reason).toMatch(/^Error: too long: x+/);
+    expect((downs[0]!.reason as string).length).toBeLessThan(1000);
+    expect(a.peers()).toEqual(['b']);
+    // The call in flight hears of the exit too (not a timeout).
+    const error = await sim.resolve(called, 'call ends');
+    expect(error).toMatchObject({ code: 'ERR_ROLLCALL_CALL_EXIT' });
+  });
+});
