@@ -111,7 +111,10 @@ export class FrameDecoder {
     this.onFrame = onFrame;
   }
 
-  /** Bytes received and not yet delivered (a partial frame, at most one chunk's worth beyond it). */
+  /**
+   * Bytes received and not yet delivered: the incomplete frame at the end of the stream (always
+   * under 4 + maxFrameBytes), plus any frames left waiting by an `onFrame` that threw.
+   */
   get bufferedBytes(): number {
     return this.buffered;
   }
