@@ -12,7 +12,10 @@ const ENTRY = fileURLToPath(new URL('./bench-node.ts', import.meta.url));
 export interface StartOptions extends Omit<BenchNodeConfig, 'cookie' | 'seeds'> {
   readonly cookie?: string;
   readonly seeds?: readonly string[];
-  /** Write a V8 CPU profile of this process to `<profileDir>/<name>.cpuprofile` when it stops. */
+  /**
+   * Write V8 CPU profiles of this process into `<profileDir>/<name>/` when it stops: one per
+   * thread (tsx's loader runs in a worker), so the main thread's is the largest file.
+   */
   readonly profileDir?: string | undefined;
   /** Give up on the start after this long. Default 30 s (tsx compiles on first start). */
   readonly timeoutMs?: number;
@@ -65,7 +68,7 @@ export class BenchNodeProcess {
     };
     const execArgv = ['--import', 'tsx'];
     if (options.profileDir !== undefined) {
-      execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${options.name}.cpuprofile`);
+      execArgv.push('--cpu-prof', `--cpu-prof-dir=${join(options.profileDir, options.name)}`);
     }
     const child = fork(ENTRY, [], {
       execArgv,
@@ -152,9 +155,4 @@ export class BenchNodeProcess {
       pending.reject(error);
     }
   }
-}
-
-/** The CPU profile path a process started with `profileDir` writes. */
-export function profilePath(profileDir: string, name: string): string {
-  return join(profileDir, `${name}.cpuprofile`);
 }

@@ -10,6 +10,9 @@
  *   receiver got the last one (so it includes two IPC hops, ~0.1 ms, against seconds of traffic).
  *   The receiver checks that every message arrived, in order. MB/s counts payload bytes: the
  *   encoded message for small ones (exactly `smallBytes`), the Buffer's bytes for large ones.
+ *   For small messages the CPU time (user + system) each process spent per message is reported
+ *   too: on a shared or virtualised machine it varies much less than wall-clock throughput, so it
+ *   is the number to compare when judging a change to the message path.
  * - call latency: one process on A makes `sequentialCalls` calls, one at a time, to an echo
  *   Server on B; p50 / p99 of the round trips, timed on A.
  * - concurrent calls: `concurrentCallers` processes on A call the echo server at the same time,
@@ -19,9 +22,11 @@
  * outbound queue exceeds maxQueueBytes (64 MiB by default), so queueing a million messages in one
  * synchronous loop would overload the link. The sender yields to the event loop after every
  * `batchBytes` of payload (the link flushes once per turn, in a setImmediate queued before ours),
- * and while `node.queuedBytes(B)` is above `highWaterBytes` (the socket is not keeping up) it
- * keeps yielding until the queue has drained below that mark. This is what a well-behaved
- * producer does; the queue never comes near the overload bound.
+ * and while `node.queuedBytes(B)` is above `highWaterBytes` (the receiver is not keeping up) it
+ * waits, polling every millisecond, until the queue has drained below that mark. This is what a
+ * well-behaved producer does; the queue never comes near the overload bound. (Polling with
+ * setImmediate instead busy-waits: measured, it raised the sender's CPU per message by up to 2x
+ * and took that CPU from the receiver on a 2-core machine.)
  */
 import { Pid, Server, encode } from '../../src/internal.js';
 import { BenchNodeProcess } from '../support/node-process.js';
@@ -50,6 +55,11 @@ interface SinkArgs extends ThroughputArgs {
   readonly timeoutMs: number;
 }
 
+/** CPU time (user + system) a node process spent on a phase: steadier than wall time on a shared machine. */
+interface CpuSummary {
+  readonly cpuUs: number;
+}
+
 interface LatencySummary {
   readonly p50Us: number;
   readonly p99Us: number;
@@ -74,10 +84,14 @@ export default defineWorkload({
     batchBytes: 256 * 1024,
     highWaterBytes: 4 * 1024 * 1024,
     phaseTimeoutMs: 120_000,
+    /** Which phases to run (comma-separated: small, large, calls), e.g. to profile one alone. */
+    phases: 'small,large,calls',
   },
   metrics: {
     small_msgs: { label: 'small messages (100 B)', unit: 'msg/s', better: 'higher' },
     small_mb: { label: 'small messages, payload', unit: 'MB/s', better: 'higher' },
+    small_send_cpu: { label: 'small: sender CPU per message', unit: 'µs', better: 'lower' },
+    small_recv_cpu: { label: 'small: receiver CPU per message', unit: 'µs', better: 'lower' },
     large_msgs: { label: 'large messages (64 KiB)', unit: 'msg/s', better: 'higher' },
     large_mb: { label: 'large messages, payload', unit: 'MB/s', better: 'higher' },
     call_p50: { label: 'call round trip p50', unit: 'µs', better: 'lower' },
@@ -86,6 +100,10 @@ export default defineWorkload({
   },
 
   async start(params, context) {
+    const phases = new Set(params.phases.split(',').map((phase) => phase.trim()));
+    for (const phase of phases) {
+      if (phase !== 'small' && phase !== 'large' && phase !== 'calls') throw new Error(`transport: unknown phase "${phase}" (phases: small, large, calls)`);
+    }
     const nodes: BenchNodeProcess[] = [];
     try {
       const a = await BenchNodeProcess.start({ name: 'bench-a', profileDir: context.profileDir });
@@ -95,28 +113,34 @@ export default defineWorkload({
       await Promise.all([a.waitForPeers([b.name]), b.waitForPeers([a.name])]);
       const echo = await b.invoke<string>(ROLES, 'startEcho');
 
-      const throughput = async (kind: Kind, count: number, bytes: number): Promise<{ msgs: number; mb: number }> => {
+      const throughput = async (kind: Kind, count: number, bytes: number): Promise<{ msgs: number; mb: number; sendCpu: number; recvCpu: number }> => {
         const sink = await b.invoke<string>(ROLES, 'startSink', { kind, count, bytes, timeoutMs: params.phaseTimeoutMs } satisfies SinkArgs);
         const started = performance.now();
         const blast: BlastArgs = { kind, count, bytes, to: sink, batchBytes: params.batchBytes, highWaterBytes: params.highWaterBytes };
-        await Promise.all([a.invoke(ROLES, 'blast', blast), b.invoke(ROLES, 'awaitSink')]);
+        const [sender, receiver] = await Promise.all([a.invoke<CpuSummary>(ROLES, 'blast', blast), b.invoke<CpuSummary>(ROLES, 'awaitSink')]);
         const seconds = (performance.now() - started) / 1000;
-        return { msgs: count / seconds, mb: (count * bytes) / seconds / 1e6 };
+        return { msgs: count / seconds, mb: (count * bytes) / seconds / 1e6, sendCpu: sender.cpuUs / count, recvCpu: receiver.cpuUs / count };
       };
 
       return {
         async run() {
-          const small = await throughput('small', params.smallMessages, params.smallBytes);
-          const large = await throughput('large', params.largeMessages, params.largeBytes);
+          const result: Record<string, number> = {};
+          if (phases.has('small')) {
+            const small = await throughput('small', params.smallMessages, params.smallBytes);
+            result['small_msgs'] = small.msgs;
+            result['small_mb'] = small.mb;
+            result['small_send_cpu'] = small.sendCpu;
+            result['small_recv_cpu'] = small.recvCpu;
+          }
+          if (phases.has('large')) {
+            const large = await throughput('large', params.largeMessages, params.largeBytes);
+            result['large_msgs'] = large.msgs;
+            result['large_mb'] = large.mb;
+          }
+          if (!phases.has('calls')) return result;
           const latency = await a.invoke<LatencySummary>(ROLES, 'callSequential', { to: echo, count: params.sequentialCalls });
-          const result: Record<string, number> = {
-            small_msgs: small.msgs,
-            small_mb: small.mb,
-            large_msgs: large.msgs,
-            large_mb: large.mb,
-            call_p50: latency.p50Us,
-            call_p99: latency.p99Us,
-          };
+          result['call_p50'] = latency.p50Us;
+          result['call_p99'] = latency.p99Us;
           if (params.concurrentCallers > 0) {
             const concurrent = await a.invoke<ConcurrentSummary>(ROLES, 'callConcurrent', {
               to: echo,
@@ -161,7 +185,13 @@ function inProcess<T>(node: RoleContext['node'], body: (self: Pid, receive: () =
   return { pid, result };
 }
 
+function cpuSince(start: NodeJS.CpuUsage): CpuSummary {
+  const used = process.cpuUsage(start);
+  return { cpuUs: used.user + used.system };
+}
+
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The `pad` length that makes `{seq, pad}` encode to exactly `bytes` bytes. */
 function padFor(bytes: number): string {
@@ -180,6 +210,8 @@ export const roles = {
   /** Spawn the receiver on B; its completion is awaited by `awaitSink`. */
   startSink({ node, state }: RoleContext, { kind, count, bytes, timeoutMs }: SinkArgs): string {
     const progress = { received: 0 };
+    // From here to the last message B does nothing else: its CPU time is the cost of receiving.
+    const cpuAtStart = process.cpuUsage();
     const { pid, result } = inProcess(node, async (_self, receive) => {
       for (let i = 0; i < count; i++) {
         const message = await receive();
@@ -199,21 +231,23 @@ export const roles = {
         reject(new Error(`receiver got ${progress.received} of ${count} ${kind} messages in ${timeoutMs} ms`));
       }, timeoutMs);
     });
-    state.set('sink', Promise.race([result, deadline]).finally(() => clearTimeout(timer)));
+    const done = Promise.race([result, deadline]).then((): CpuSummary => cpuSince(cpuAtStart));
+    state.set('sink', done.finally(() => clearTimeout(timer)));
     return pid.key;
   },
 
-  awaitSink({ state }: RoleContext): Promise<void> {
-    return state.get('sink') as Promise<void>;
+  awaitSink({ state }: RoleContext): Promise<CpuSummary> {
+    return state.get('sink') as Promise<CpuSummary>;
   },
 
   /** On A: send `count` messages to the receiver, with the flow control described at the top. */
-  async blast({ node }: RoleContext, { kind, count, bytes, to, batchBytes, highWaterBytes }: BlastArgs): Promise<void> {
+  async blast({ node }: RoleContext, { kind, count, bytes, to, batchBytes, highWaterBytes }: BlastArgs): Promise<CpuSummary> {
     const target = Pid.parse(to);
     const peer = target.node;
     const perBatch = Math.max(1, Math.floor(batchBytes / bytes));
     const pad = kind === 'small' ? padFor(bytes) : '';
     const data = kind === 'large' ? Buffer.alloc(bytes, 0x78) : undefined;
+    const cpuAtStart = process.cpuUsage();
     await inProcess(node, async () => {
       for (let sent = 0; sent < count; ) {
         const end = Math.min(count, sent + perBatch);
@@ -227,11 +261,14 @@ export const roles = {
           }
         }
         await yieldToEventLoop();
-        while (node.queuedBytes(peer) > highWaterBytes) await yieldToEventLoop();
+        while (node.queuedBytes(peer) > highWaterBytes) await sleep(1);
         // send() drops messages silently once the peer is gone: fail loudly instead.
         if (!node.isAlive(target)) throw new Error(`lost the link to ${peer} after ${sent} ${kind} messages`);
       }
     }).result;
+    // Wait for the link to hand its last bytes to the socket, so the sender's cost is complete.
+    while (node.queuedBytes(peer) > 0) await yieldToEventLoop();
+    return cpuSince(cpuAtStart);
   },
 
   /** On A: one caller, one call at a time; round-trip percentiles in microseconds. */

@@ -35,6 +35,9 @@ import { resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from '
 import { PendingCalls } from './calls.js';
 import { RemoteMonitors } from './remote-monitors.js';
 
+/** Characters kept of the description of an exit reason too large to send as it is. */
+const MAX_REASON_TEXT = 256;
+
 /** Reply status codes in REPLY frames. */
 const enum ReplyStatus {
   Ok = 0,
@@ -339,6 +342,8 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     for (const strategy of this.discovery) strategy.stop();
     this.table.shutdown('shutdown');
     this.calls.rejectAll(() => new NotRunningError(`node ${this.name} stopped`));
+    // Monitors fire in a microtask: let the DOWN frames ('shutdown') be queued before LEAVE.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     await this.mesh.stop();
     this.logger.info({ event: 'node_stopped' }, `node ${this.name} stopped`);
   }
@@ -417,13 +422,19 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     return payload;
   }
 
+  /**
+   * An exit reason that fits in a frame (DOWN, REPLY, EXIT). An unencodable or oversized one
+   * travels as its description, cut short: otherwise the frame could not be sent and the remote
+   * monitor would never fire.
+   */
   private encodableReason(reason: ExitReason): ExitReason {
     try {
-      encode(reason);
-      return reason;
+      if (encode(reason).length <= this.options.maxFrameBytes / 2) return reason;
     } catch {
-      return describeReason(reason);
+      // described below
     }
+    const text = describeReason(reason);
+    return text.length > MAX_REASON_TEXT ? `${text.slice(0, MAX_REASON_TEXT)}...` : text;
   }
 
   private callLocal<R>(

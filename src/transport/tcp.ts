@@ -64,10 +64,12 @@ class TcpConnector implements Connector {
       : net.createServer({ noDelay: true }, onSocket);
     // A TLS handshake failure (bad certificate) must not take the node down.
     server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
-      this.deps.logger.warn(
-        { event: 'tls_client_error', remote: `${socket.remoteAddress}:${socket.remotePort}`, err: error.message },
-        `TLS handshake with ${socket.remoteAddress} failed: ${error.message}`,
-      );
+      // Node destroys a socket whose client certificate fails verification and reports only
+      // "socket hang up" (and no address): the verification error is what the operator needs.
+      const rejected = socket.authorizationError as unknown;
+      const why = rejected !== undefined && rejected !== null ? `client certificate rejected (${String(rejected)})` : error.message;
+      const remote = socket.remoteAddress === undefined ? 'a client' : `${socket.remoteAddress}:${socket.remotePort}`;
+      this.deps.logger.warn({ event: 'tls_client_error', remote, err: why }, `TLS handshake with ${remote} failed: ${why}`);
     });
     this.server = server;
     return new Promise((resolve, reject) => {

@@ -33,7 +33,6 @@ describe('Node: exit and monitor of remote processes', () => {
     expect(downs[0]!.reason).toBe('normal');
     expect(downs[0]!.ref.equals(ref)).toBe(true);
     expect(downs[0]!.pid.equals(target)).toBe(true);
-    expect(a.isAlive(target)).toBe(true); // as far as a knows: b is connected (documented)
     expect(b.isAlive(target)).toBe(false);
   });
 

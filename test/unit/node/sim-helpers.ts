@@ -22,7 +22,7 @@ export interface Sim {
   /** Start a node on the network (silent logger, fast heartbeats, the shared clock and random). */
   start(name: string, options?: Partial<NodeOptions>): Promise<Node>;
   /** Start nodes that each know the first one, and wait until they form a full mesh. */
-  cluster(...names: string[]): Promise<Node[]>;
+  cluster<const N extends readonly string[]>(...names: N): Promise<{ -readonly [K in keyof N]: Node }>;
   /** Move virtual time in small steps until `cond()` holds; throws after `maxMs` of virtual time. */
   until(cond: () => boolean, what: string, maxMs?: number): Promise<void>;
   /**
@@ -82,13 +82,13 @@ export function createSim(seed = 1): Sim {
       nodes.push(node);
       return node;
     },
-    async cluster(...names) {
+    async cluster<const N extends readonly string[]>(...names: N) {
       const started: Node[] = [];
       for (const name of names) {
         started.push(await sim.start(name, started.length === 0 ? {} : { seeds: [started[0]!.name] }));
       }
       await until(() => started.every((n) => n.peers().length === names.length - 1), `full mesh of ${names.join(', ')}`);
-      return started;
+      return started as { -readonly [K in keyof N]: Node };
     },
     until,
     settle,
@@ -102,6 +102,8 @@ export function createSim(seed = 1): Sim {
     },
     async crash(node) {
       network.crash(node.name);
+      // A dead OS process tells nobody anything: silence its events before stopping its timers.
+      node.removeAllListeners();
       await node.stop();
     },
     async teardown() {
