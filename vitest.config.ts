@@ -8,5 +8,6 @@ export default defineConfig({
     // Cluster tests fork real node processes; two cores leave little room for parallel files.
     fileParallelism: true,
     maxWorkers: 2,
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

@@ -32,8 +32,8 @@ Options:
                       {"<workload>/<metric>": {metric, unit, better, median, min, max, runs, values, params}}
   --param <k>=<v>     override a workload parameter (repeatable); "<workload>.<k>=<v>" for one
                       workload only, e.g. --param smallMessages=100000
-  --profile <dir>     node processes write V8 CPU profiles into <dir>/<node>/ (the largest
-                      file of each is its main thread)
+  --profile <dir>     node processes write V8 CPU profiles into <dir>/<node>/, one per thread;
+                      the main thread's is CPU.<date>.<time>.<pid>.0.<n>.cpuprofile
   --list              list the workloads with their parameters and metrics
   -h, --help          show this text
 

@@ -14,7 +14,7 @@ export interface StartOptions extends Omit<BenchNodeConfig, 'cookie' | 'seeds'> 
   readonly seeds?: readonly string[];
   /**
    * Write V8 CPU profiles of this process into `<profileDir>/<name>/` when it stops: one per
-   * thread (tsx's loader runs in a worker), so the main thread's is the largest file.
+   * thread (tsx's loader runs in a worker); the main thread's has thread id 0 in its name.
    */
   readonly profileDir?: string | undefined;
   /** Give up on the start after this long. Default 30 s (tsx compiles on first start). */
