@@ -1,29 +1,28 @@
-/**
- * A Pid names one process anywhere in the cluster: the node's name, the node's incarnation
- * (a per-boot number, so a restarted node's old pids stay dead) and a per-node serial id.
- * Immutable; compare with `equals`/`compare`, key maps with `pid.key` (or PidMap).
- */
-export class Pid {
+/** What Pid and Ref share: a node, its incarnation, a serial id, a cached key, a total order. */
+abstract class Identity {
   readonly node: string;
   readonly incarnation: number;
   readonly id: number;
-  /** Cached string form, also the key for Maps: `<node.incarnation.id>`. */
+  /** Cached string form, also the key for Maps. */
   readonly key: string;
 
-  constructor(node: string, incarnation: number, id: number) {
+  protected constructor(node: string, incarnation: number, id: number, key: string) {
     this.node = node;
     this.incarnation = incarnation;
     this.id = id;
-    this.key = `<${node}.${incarnation}.${id}>`;
+    this.key = key;
     Object.freeze(this);
   }
 
-  equals(other: Pid): boolean {
-    return this === other || (this.id === other.id && this.incarnation === other.incarnation && this.node === other.node);
+  equals(other: this): boolean {
+    return (
+      this === other ||
+      (this.id === other.id && this.incarnation === other.incarnation && this.node === other.node && this.constructor === other.constructor)
+    );
   }
 
   /** Total order: node name, then incarnation, then id. */
-  compare(other: Pid): number {
+  compare(other: this): number {
     return compareIdentity(this, other);
   }
 
@@ -33,6 +32,18 @@ export class Pid {
 
   toJSON(): string {
     return this.key;
+  }
+}
+
+/**
+ * A Pid names one process anywhere in the cluster: the node's name, the node's incarnation
+ * (a per-boot number, so a restarted node's old pids stay dead) and a per-node serial id.
+ * Immutable; compare with `equals`/`compare`, key maps with `pid.key` (`<node.incarnation.id>`)
+ * or PidMap.
+ */
+export class Pid extends Identity {
+  constructor(node: string, incarnation: number, id: number) {
+    super(node, incarnation, id, `<${node}.${incarnation}.${id}>`);
   }
 
   /** Parse the string form produced by `toString()`. */
@@ -47,41 +58,10 @@ export class Pid {
 }
 
 /** A unique reference (monitor refs, call refs): same shape and order as a Pid, never a process. */
-export class Ref {
-  readonly node: string;
-  readonly incarnation: number;
-  readonly id: number;
-  readonly key: string;
-
+export class Ref extends Identity {
   constructor(node: string, incarnation: number, id: number) {
-    this.node = node;
-    this.incarnation = incarnation;
-    this.id = id;
-    this.key = `#Ref<${node}.${incarnation}.${id}>`;
-    Object.freeze(this);
+    super(node, incarnation, id, `#Ref<${node}.${incarnation}.${id}>`);
   }
-
-  equals(other: Ref): boolean {
-    return this === other || (this.id === other.id && this.incarnation === other.incarnation && this.node === other.node);
-  }
-
-  compare(other: Ref): number {
-    return compareIdentity(this, other);
-  }
-
-  toString(): string {
-    return this.key;
-  }
-
-  toJSON(): string {
-    return this.key;
-  }
-}
-
-interface Identity {
-  readonly node: string;
-  readonly incarnation: number;
-  readonly id: number;
 }
 
 function compareIdentity(a: Identity, b: Identity): number {
@@ -91,7 +71,7 @@ function compareIdentity(a: Identity, b: Identity): number {
   return 0;
 }
 
-function parseIdentity(text: string, what: string): Identity {
+function parseIdentity(text: string, what: string): { node: string; incarnation: number; id: number } {
   const m = /^<(.+)\.(\d+)\.(\d+)>$/.exec(text);
   if (!m) throw new TypeError(`not a ${what} string: ${JSON.stringify(text)} (expected "<node.incarnation.id>")`);
   return { node: m[1]!, incarnation: Number(m[2]), id: Number(m[3]) };
