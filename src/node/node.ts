@@ -123,6 +123,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
         maxFrameBytes: options.maxFrameBytes,
         maxQueueBytes: options.maxQueueBytes,
         handshakeTimeoutMs: options.handshakeTimeoutMs,
+        ...(options.protocolVersion === undefined ? {} : { protocolVersion: options.protocolVersion }),
       },
       { peerUp: (peer) => this.onPeerUp(peer), peerDown: (peer, reason, detail) => this.onPeerDown(peer, reason, detail) },
       { clock: this.clock, random: this.random, logger: this.logger },

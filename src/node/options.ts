@@ -45,6 +45,8 @@ export interface NodeOptions {
   clock?: Clock;
   /** Randomness source (the simulation injects a seeded one). */
   random?: Random;
+  /** @internal Tests only: the protocol version this node speaks (to test version mismatch). */
+  protocolVersion?: number;
 }
 
 export interface ResolvedNodeOptions {
@@ -64,6 +66,7 @@ export interface ResolvedNodeOptions {
   readonly handshakeTimeoutMs: number;
   readonly clock: Clock;
   readonly random: Random;
+  readonly protocolVersion: number | undefined;
 }
 
 export const DEFAULTS = {
@@ -77,7 +80,7 @@ export const DEFAULTS = {
 
 const KNOWN = new Set([
   'name', 'cookie', 'listen', 'advertise', 'seeds', 'discovery', 'heartbeat', 'reconnect', 'transport', 'logger',
-  'logLevel', 'callTimeoutMs', 'maxFrameBytes', 'maxQueueBytes', 'handshakeTimeoutMs', 'clock', 'random',
+  'logLevel', 'callTimeoutMs', 'maxFrameBytes', 'maxQueueBytes', 'handshakeTimeoutMs', 'clock', 'random', 'protocolVersion',
 ]);
 
 /** Validate every option with a message that says what to pass, and fill in the defaults. */
@@ -151,6 +154,7 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
     handshakeTimeoutMs,
     clock: options.clock ?? realClock,
     random: options.random ?? cryptoRandom,
+    protocolVersion: options.protocolVersion,
   };
 }
 
