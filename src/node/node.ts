@@ -351,9 +351,12 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
 
   // ---- for the layers above (group replication) ----------------------------------------
 
-  /** @internal Register the handler of a frame type of a layer above the node. */
-  handleFrames(type: number, handler: PeerFrameHandler): void {
-    this.mesh.handle(type, handler);
+  /**
+   * @internal Register the handler of a frame type of a layer above the node. With `batch`,
+   * consecutive frames of the type are coalesced into batch frames (one decode set-up each).
+   */
+  handleFrames(type: number, handler: PeerFrameHandler, options: { batch?: boolean } = {}): void {
+    this.mesh.handle(type, handler, options);
   }
 
   /** @internal */
@@ -518,7 +521,8 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   }
 
   private registerProtocol(): void {
-    const on = (type: number, handler: PeerFrameHandler): void => this.mesh.handle(type, handler);
+    // Every node frame carries one self-contained message, so consecutive ones may be batched.
+    const on = (type: number, handler: PeerFrameHandler): void => this.mesh.handle(type, handler, { batch: true });
     on(FrameType.SEND, (_peer, body) => {
       const [to, message] = body as [Pid, unknown];
       if (to instanceof Pid && to.node === this.name && to.incarnation === this.incarnation) this.table.deliver(to, message);

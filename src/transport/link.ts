@@ -3,8 +3,8 @@ import type { Clock, Timer } from '../time/clock.js';
 import type { Logger } from '../observability/logger.js';
 import type { Conduit } from './conduit.js';
 import { FrameDecoder, FRAME_HEADER_BYTES, PROTOCOL_VERSION, writeFrameHeader } from '../wire/frame.js';
-import { decode, encode } from '../wire/codec.js';
-import { FrameType, frameTypeName, isHandshakeType } from '../wire/types.js';
+import { decode, decodeEach, encode } from '../wire/codec.js';
+import { BATCH_BIT, FrameType, frameTypeName, isHandshakeType } from '../wire/types.js';
 
 /** Who this node is, as told to peers in the handshake. */
 export interface LocalIdentity {
@@ -64,6 +64,8 @@ export interface LinkOwner {
   /** A frame of a registered type from an up link; `body` is the decoded payload. */
   frame(link: Link, type: number, body: unknown): void;
   isKnownType(type: number): boolean;
+  /** May consecutive frames of this type be coalesced into one batch frame? */
+  isBatchable(type: number): boolean;
   /** Fault injection: frames to ('out') or from ('in') this peer are lost as in a partition. */
   isBlocked(peer: string, direction: 'in' | 'out'): boolean;
 }
@@ -108,6 +110,10 @@ export class Link {
   private flushScheduled = false;
   private waitingForDrain = false;
   private closing = false;
+  // The frame written last in the block, while it may still grow into a batch.
+  private lastType = -1;
+  private lastFrameAt = -1;
+  private readonly maxBatchBytes: number;
 
   constructor(owner: LinkOwner, conduit: Conduit, role: 'client' | 'server', dialledAddress?: string) {
     this.owner = owner;
@@ -115,6 +121,8 @@ export class Link {
     this.role = role;
     this.dialledAddress = dialledAddress;
     this.version = owner.options.protocolVersion ?? PROTOCOL_VERSION;
+    // A batch stays well under the frame limit so one batch never monopolises the link.
+    this.maxBatchBytes = Math.min(owner.options.maxFrameBytes, 256 * 1024);
     const now = owner.clock.now();
     this.lastReceivedAt = now;
     this.lastSentAt = now;
@@ -205,6 +213,7 @@ export class Link {
   // ---- outbound -------------------------------------------------------------------------
 
   private append(type: number, payload: Buffer): void {
+    if (type === this.lastType && this.coalesce(payload)) return;
     const frameBytes = FRAME_HEADER_BYTES + payload.length;
     if (this.blockEnd + frameBytes > this.block.length) {
       this.seal();
@@ -213,6 +222,8 @@ export class Link {
     }
     writeFrameHeader(this.block, this.blockEnd, payload.length, type, this.version);
     payload.copy(this.block, this.blockEnd + FRAME_HEADER_BYTES);
+    this.lastFrameAt = this.blockEnd;
+    this.lastType = this.owner.isBatchable(type) ? type : -1;
     this.blockEnd += frameBytes;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -224,6 +235,23 @@ export class Link {
     }
   }
 
+  /**
+   * Append `payload` to the previous frame, still unsent at the end of the block, turning it
+   * into a batch frame (BATCH_BIT): consecutive messages of one type then cost one frame and one
+   * decoder set-up on the receiving side. Order is kept: only the frame written last grows.
+   */
+  private coalesce(payload: Buffer): boolean {
+    const at = this.lastFrameAt;
+    if (at < this.blockStart) return false; // already handed to the conduit
+    const length = this.block.readUInt32BE(at) + payload.length;
+    if (length > this.maxBatchBytes || this.blockEnd + payload.length > this.block.length) return false;
+    this.block.writeUInt32BE(length, at);
+    this.block[at + 5] = this.lastType | BATCH_BIT;
+    payload.copy(this.block, this.blockEnd);
+    this.blockEnd += payload.length;
+    return true;
+  }
+
   private readonly flushNow = (): void => {
     this.flushScheduled = false;
     this.flush();
@@ -231,6 +259,7 @@ export class Link {
 
   /** Move the unsent part of the current block to the pending list. */
   private seal(): void {
+    this.lastType = -1;
     if (this.blockEnd > this.blockStart) {
       const slice = this.block.subarray(this.blockStart, this.blockEnd);
       this.pending.push(slice);
@@ -296,6 +325,10 @@ export class Link {
         this.close('left');
         return;
       }
+      if ((type & BATCH_BIT) !== 0) {
+        this.onBatch(type & ~BATCH_BIT, payload);
+        return;
+      }
       if (!this.owner.isKnownType(type)) {
         this.badFrame(`unknown frame type ${frameTypeName(type)}`);
         return;
@@ -324,6 +357,20 @@ export class Link {
       return;
     }
     this.onHandshake(type, body);
+  }
+
+  private onBatch(type: number, payload: Buffer): void {
+    if (!this.owner.isBatchable(type)) {
+      this.badFrame(`frame type ${frameTypeName(type)} cannot be batched`);
+      return;
+    }
+    try {
+      decodeEach(payload, (body) => {
+        if (this.state === 'up') this.owner.frame(this, type, body);
+      });
+    } catch (error) {
+      this.badFrame(`undecodable ${frameTypeName(type | BATCH_BIT)} payload: ${(error as Error).message}`);
+    }
   }
 
   private badFrame(message: string): void {

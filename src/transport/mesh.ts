@@ -2,6 +2,7 @@ import type { Clock, Timer } from '../time/clock.js';
 import type { Random } from '../time/random.js';
 import type { Logger } from '../observability/logger.js';
 import type { Conduit, Connector } from './conduit.js';
+import { BATCH_BIT } from '../wire/types.js';
 import {
   Link,
   type AdmitDecision,
@@ -77,6 +78,7 @@ export class Mesh implements LinkOwner {
   private readonly random: Random;
   private readonly events: MeshEvents;
   private readonly handlers = new Map<number, FrameHandler>();
+  private readonly batchable = new Set<number>();
   /** Up links by peer name. */
   private readonly links = new Map<string, Link>();
   /** Inbound links still in their handshake. */
@@ -111,14 +113,21 @@ export class Mesh implements LinkOwner {
     return address;
   }
 
-  /** Register the handler of a frame type (node and group layers). Unknown types close the link. */
-  handle(type: number, handler: FrameHandler): void {
+  /**
+   * Register the handler of a frame type (node and group layers). Unknown types close the link.
+   * With `batch`, consecutive frames of the type to one peer are coalesced into batch frames:
+   * only for types whose handler takes one message per value (not handshake-like exchanges).
+   */
+  handle(type: number, handler: FrameHandler, options: { batch?: boolean } = {}): void {
+    if ((type & BATCH_BIT) !== 0 || type < 0 || type > 0xff) throw new RangeError(`frame type must be 0x00..0x7f, got ${type}`);
     if (this.handlers.has(type)) throw new Error(`frame type 0x${type.toString(16)} already has a handler`);
     this.handlers.set(type, handler);
+    if (options.batch === true) this.batchable.add(type);
   }
 
   unhandle(type: number): void {
     this.handlers.delete(type);
+    this.batchable.delete(type);
   }
 
   /** Queue a frame to a connected peer; false when the peer is not connected (the frame is dropped). */
@@ -214,6 +223,10 @@ export class Mesh implements LinkOwner {
 
   isKnownType(type: number): boolean {
     return this.handlers.has(type);
+  }
+
+  isBatchable(type: number): boolean {
+    return this.batchable.has(type);
   }
 
   isBlocked(peer: string, direction: 'in' | 'out'): boolean {

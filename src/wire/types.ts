@@ -29,9 +29,17 @@ export const FrameType = {
 
 export type FrameTypeName = keyof typeof FrameType;
 
+/**
+ * A frame whose type has this bit set carries a *batch*: several msgpack values of the base type
+ * (`type & ~BATCH_BIT`) back to back. The sending link coalesces consecutive frames of a batchable
+ * type into one (order kept); the receiver decodes them with one decoder set-up.
+ */
+export const BATCH_BIT = 0x80;
+
 const names = new Map<number, string>(Object.entries(FrameType).map(([k, v]) => [v, k]));
 
 export function frameTypeName(type: number): string {
+  if ((type & BATCH_BIT) !== 0) return `${frameTypeName(type & ~BATCH_BIT)}[batch]`;
   return names.get(type) ?? `0x${type.toString(16).padStart(2, '0')}`;
 }
 
