@@ -68,3 +68,19 @@ describe('Pid', () => {
     expect(map.size).toBe(0);
   });
 });
+
+describe('Pid wire encoding', () => {
+  it('round-trips names of every string header size and ids of every integer width', () => {
+    const names = ['a', 'x'.repeat(31), 'y'.repeat(32), 'z'.repeat(255), 'w'.repeat(256), 'v'.repeat(70_000), 'nöde-ü'];
+    const numbers = [0, 1, 127, 128, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, 1838391652454877, Number.MAX_SAFE_INTEGER];
+    for (const name of names) {
+      for (const n of numbers) {
+        const pid = new Pid(name, n, numbers[numbers.length - 1 - numbers.indexOf(n)]!);
+        const back = decode(encode([pid, pid])) as [Pid, Pid];
+        expect(back[0].equals(pid)).toBe(true);
+        expect(back[1].equals(pid)).toBe(true);
+        expect(typeof back[0].incarnation).toBe('number');
+      }
+    }
+  });
+});
