@@ -579,10 +579,11 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       this.table.demonitor(ref);
     });
     on(FrameType.DOWN, (_peer, body) => {
-      const [ref, pid, reason] = body as [Ref, Pid, unknown];
+      const [ref, , reason] = body as [Ref, Pid, unknown];
       if (!(ref instanceof Ref)) return;
+      // The pid reported is the one we asked about (kept on our side), not whatever the frame says.
       const monitor = this.remoteMonitors.take(ref.key);
-      if (monitor !== undefined) this.notifyDown(monitor.watcher, { ref, pid: monitor.target, reason: pid === undefined ? reason : reason });
+      if (monitor !== undefined) this.notifyDown(monitor.watcher, { ref, pid: monitor.target, reason });
     });
     on(FrameType.PEERS, (_peer, body) => {
       if (!Array.isArray(body)) return;
