@@ -415,8 +415,11 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     this.mesh.send(peer, type, this.encodePayload(body));
   }
 
-  /** Encode before queueing, so a message that cannot cross the wire throws at the call. */
-  private encodePayload(body: unknown): Buffer {
+  /**
+   * @internal Encode a frame payload, refusing at the call what cannot cross the wire (EncodeError,
+   * also for a payload over maxFrameBytes). Layers above encode once and send to many peers.
+   */
+  encodePayload(body: unknown): Buffer {
     const payload = encode(body);
     if (payload.length + 2 > this.options.maxFrameBytes) {
       throw new EncodeError(
@@ -431,7 +434,8 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
    * travels as its description, cut short: otherwise the frame could not be sent and the remote
    * monitor would never fire.
    */
-  private encodableReason(reason: ExitReason): ExitReason {
+  /** @internal An exit reason that can be sent in a frame (else its description, cut short). */
+  encodableReason(reason: ExitReason): ExitReason {
     try {
       if (encode(reason).length <= this.options.maxFrameBytes / 2) return reason;
     } catch {

@@ -1,0 +1,457 @@
+import { isDeepStrictEqual } from 'node:util';
+import { InvalidArgumentError, NoProcError, NotRunningError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { Node, NodeDownEvent, NodeUpEvent } from '../node/node.js';
+import { Pid, type Ref } from '../process/pid.js';
+import type { PeerIdentity } from '../transport/link.js';
+import { ClusterMembership, type ClusterName } from './clusters.js';
+import { ALL, type GroupEvent, type GroupEventCallback, type Pattern, type Subscriber } from './events.js';
+import { clusterOption, resolveGroupOptions, writableKey, type GroupLogLevel, type GroupOptions, type ResolvedGroupOptions } from './options.js';
+import { GroupFrame, Op, attachGroup, detachGroup, type GroupEndpoint } from './protocol.js';
+import { Replicator, type ReplicaHost } from './replicator.js';
+import { Subscriptions } from './subscriptions.js';
+import { GroupTables, RegistryRow, type Row } from './tables.js';
+
+export interface Entry {
+  readonly pid: Pid;
+  readonly meta: unknown;
+}
+
+export interface WriteOptions {
+  /** The process to act for; default: the calling process. Must live on this node. */
+  pid?: Pid;
+  /** A named cluster this node has connected to; default: the default cluster. */
+  cluster?: string | null;
+}
+
+export interface ReadOptions {
+  cluster?: string | null;
+  /** Overrides the instance's extractMeta for this read. */
+  extractMeta?: (meta: unknown) => unknown;
+}
+
+export interface MembersOptions extends ReadOptions {
+  /** Return at most this many members. */
+  limit?: number;
+  /** Also list the registered process of the key (first), as the reference's exact-key members did. */
+  includeRegistered?: boolean;
+}
+
+export interface DispatchOptions {
+  cluster?: string | null;
+  /** Also send to the registered process of the key. */
+  includeRegistered?: boolean;
+}
+
+const LEVELS: Record<string, string> = { info: 'info', verbose: 'debug', false: 'silent' };
+
+/**
+ * A Group instance: cluster-wide registry (one process per key), process groups (many per key),
+ * lifecycle events, dispatch and named clusters, replicated to every peer node running a Group of
+ * the same name. Reads are local Map lookups; writes update the local tables at once and replicate
+ * asynchronously (docs/consistency.md).
+ */
+export class Group implements GroupEndpoint, ReplicaHost {
+  readonly node: Node;
+  readonly name: string;
+  readonly options: ResolvedGroupOptions;
+  readonly tables = new GroupTables();
+  readonly membership = new ClusterMembership();
+  readonly logger: Logger;
+  private readonly subscriptions = new Subscriptions<unknown>();
+  private readonly replicator: Replicator;
+  /** One node monitor per local pid that has rows or subscriptions. */
+  private readonly watched = new Map<string, Ref>();
+  private level: GroupLogLevel;
+  private running = true;
+  private readonly onUp = (e: NodeUpEvent): void => this.replicator.onNodeUp(e.node);
+  private readonly onDown = (e: NodeDownEvent): void => this.replicator.onNodeDown(e.node);
+
+  private constructor(node: Node, options: ResolvedGroupOptions) {
+    this.node = node;
+    this.name = options.name;
+    this.options = options;
+    this.level = options.log;
+    this.logger = node.logger.child({ group: options.name });
+    this.logger.level = LEVELS[String(options.log)]!;
+    this.membership.add(null, node.name);
+    this.replicator = new Replicator(this);
+  }
+
+  /** Start a Group instance on a node and say hello to the peers running the same name. */
+  static async start(node: Node, options: GroupOptions): Promise<Group> {
+    const resolved = resolveGroupOptions(options);
+    if (!node.running) throw new NotRunningError(`Group.start: node ${node.name} is not running`);
+    const group = new Group(node, resolved);
+    attachGroup(node, resolved.name, group);
+    node.on('nodeup', group.onUp);
+    node.on('nodedown', group.onDown);
+    group.replicator.start();
+    return group;
+  }
+
+  /** Stop: peers purge this node's entries of the Group; local subscriptions end. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.replicator.stop();
+    this.node.off('nodeup', this.onUp);
+    this.node.off('nodedown', this.onDown);
+    detachGroup(this.node, this.name);
+    for (const ref of this.watched.values()) this.node.demonitor(ref);
+    this.watched.clear();
+  }
+
+  // ---- registry ---------------------------------------------------------------------------
+
+  /** Register `key` for a process: 'ok', or 'taken' when another process holds it (as far as this node knows). */
+  register(key: string, meta: unknown = {}, options: WriteOptions = {}): 'ok' | 'taken' {
+    writableKey(key, 'register');
+    const cluster = this.writableCluster(options.cluster, 'register');
+    const pid = this.actingPid(options.pid, 'register');
+    const existing = this.tables.lookup(cluster, key);
+    if (existing !== undefined && !existing.pid.equals(pid)) return 'taken';
+    if (existing !== undefined && isDeepStrictEqual(existing.meta, meta)) return 'ok';
+    const time = this.node.clock.wallNow();
+    const reason = existing === undefined ? 'register' : 'update';
+    const payload = this.replicator.encodeOp(cluster, Op.REGISTER, key, pid, meta, time, reason);
+    this.tables.register(cluster, key, pid, meta, time);
+    this.watch(pid);
+    this.replicator.broadcast(cluster, payload);
+    this.emit([this.event('registered', this.tables.lookup(cluster, key)!, existing?.meta ?? null, null)]);
+    return 'ok';
+  }
+
+  /**
+   * Remove the registration of `key`: 'ok', 'not_found', or 'not_owner' when the registered
+   * process lives on another node (only its node may change it). Any local caller may unregister
+   * a local process's key, as in the reference.
+   */
+  unregister(key: string, options: { cluster?: string | null } = {}): 'ok' | 'not_found' | 'not_owner' {
+    writableKey(key, 'unregister');
+    const cluster = this.writableCluster(options.cluster, 'unregister');
+    const existing = this.tables.lookup(cluster, key);
+    if (existing === undefined) return 'not_found';
+    if (existing.pid.node !== this.node.name) return 'not_owner';
+    const payload = this.replicator.encodeOp(cluster, Op.UNREGISTER, key, existing.pid, existing.meta, existing.time, 'unregister');
+    this.tables.unregister(cluster, key, existing.pid);
+    this.unwatchIfUnused(existing.pid);
+    this.replicator.broadcast(cluster, payload);
+    this.emit([this.event('unregistered', existing, null, 'unregister')]);
+    return 'ok';
+  }
+
+  /** The process registered under `key`, with its meta, or null. */
+  lookup(key: string, options: ReadOptions = {}): Entry | null {
+    const row = this.tables.lookup(readCluster(options.cluster), key);
+    if (row === undefined) return null;
+    return { pid: row.pid, meta: this.extract(row.meta, options.extractMeta) };
+  }
+
+  /** The registered process of `key`, or undefined (global-style `whereis`). */
+  whereis(key: string, options: { cluster?: string | null } = {}): Pid | undefined {
+    return this.tables.lookup(readCluster(options.cluster), key)?.pid;
+  }
+
+  // ---- process groups -----------------------------------------------------------------------
+
+  /** Join group `key` (once per process; a re-join with different meta updates it in place). */
+  join(key: string, meta: unknown = {}, options: WriteOptions = {}): 'ok' {
+    writableKey(key, 'join');
+    const cluster = this.writableCluster(options.cluster, 'join');
+    const pid = this.actingPid(options.pid, 'join');
+    const existing = this.tables.member(cluster, key, pid);
+    if (existing !== undefined && isDeepStrictEqual(existing.meta, meta)) return 'ok';
+    const time = this.node.clock.wallNow();
+    const payload = this.replicator.encodeOp(cluster, Op.JOIN, key, pid, meta, time, existing === undefined ? 'join' : 'update');
+    this.tables.join(cluster, key, pid, meta, time);
+    this.watch(pid);
+    this.replicator.broadcast(cluster, payload);
+    this.emit([this.event('joined', this.tables.member(cluster, key, pid)!, existing?.meta ?? null, null)]);
+    return 'ok';
+  }
+
+  leave(key: string, options: WriteOptions = {}): 'ok' | 'not_in_group' {
+    writableKey(key, 'leave');
+    const cluster = this.writableCluster(options.cluster, 'leave');
+    const pid = this.actingPid(options.pid, 'leave');
+    const existing = this.tables.member(cluster, key, pid);
+    if (existing === undefined) return 'not_in_group';
+    const payload = this.replicator.encodeOp(cluster, Op.LEAVE, key, pid, existing.meta, existing.time, 'leave');
+    this.tables.leave(cluster, key, pid);
+    this.unwatchIfUnused(pid);
+    this.replicator.broadcast(cluster, payload);
+    this.emit([this.event('left', existing, null, 'leave')]);
+    return 'ok';
+  }
+
+  /**
+   * Members of group `key` (joined processes, ordered by pid), or of every group whose key starts
+   * with `key` when it ends in "/". `includeRegistered` puts the registered process(es) first.
+   */
+  members(key: string, options: MembersOptions = {}): Entry[] {
+    if (typeof key !== 'string') throw new InvalidArgumentError('members: key must be a string');
+    const cluster = readCluster(options.cluster);
+    const limit = options.limit ?? Infinity;
+    if (typeof limit !== 'number' || !(limit >= 0)) throw new InvalidArgumentError('members: limit must be a number >= 0');
+    const prefix = key.endsWith('/');
+    const rows: Row[] = [];
+    if (options.includeRegistered === true) {
+      if (prefix) rows.push(...this.tables.registryByPrefix(cluster, key));
+      else {
+        const row = this.tables.lookup(cluster, key);
+        if (row !== undefined) rows.push(row);
+      }
+    }
+    rows.push(...(prefix ? this.tables.membersByPrefix(cluster, key) : this.tables.members(cluster, key)));
+    const out: Entry[] = [];
+    for (const row of rows) {
+      if (out.length >= limit) break;
+      out.push({ pid: row.pid, meta: this.extract(row.meta, options.extractMeta) });
+    }
+    return out;
+  }
+
+  /** Keys that have members (optionally under a prefix). */
+  groups(options: { prefix?: string; cluster?: string | null } = {}): string[] {
+    return this.tables.groups(readCluster(options.cluster), options.prefix ?? '');
+  }
+
+  /** Every registered key in the cluster (optionally under a prefix). */
+  registered(options: { prefix?: string; cluster?: string | null } = {}): string[] {
+    return this.tables.registeredKeys(readCluster(options.cluster), options.prefix ?? '');
+  }
+
+  // ---- dispatch -------------------------------------------------------------------------------
+
+  /**
+   * Send `message` to every member of `key` on every node: local members directly, each remote
+   * node one frame whatever its member count. Messages from one sender keep their order.
+   */
+  dispatch(key: string, message: unknown, options: DispatchOptions = {}): void {
+    const cluster = readCluster(options.cluster);
+    const byNode = new Map<string, Pid[]>();
+    const add = (pid: Pid): void => {
+      if (pid.node === this.node.name) {
+        this.node.send(pid, message);
+        return;
+      }
+      let pids = byNode.get(pid.node);
+      if (pids === undefined) byNode.set(pid.node, (pids = []));
+      pids.push(pid);
+    };
+    if (options.includeRegistered === true) {
+      const row = this.tables.lookup(cluster, key);
+      if (row !== undefined) add(row.pid);
+    }
+    for (const row of this.tables.members(cluster, key)) add(row.pid);
+    for (const [peer, pids] of byNode) {
+      this.node.sendRaw(peer, GroupFrame.DISPATCH, this.node.encodePayload([this.name, pids, message]));
+    }
+  }
+
+  /** Send `message` to the members of `key` on this node only. */
+  dispatchLocal(key: string, message: unknown, options: DispatchOptions = {}): void {
+    const cluster = readCluster(options.cluster);
+    if (options.includeRegistered === true) {
+      const row = this.tables.lookup(cluster, key);
+      if (row !== undefined && row.pid.node === this.node.name) this.node.send(row.pid, message);
+    }
+    for (const row of this.tables.membersOnNode(cluster, key, this.node.name)) this.node.send(row.pid, message);
+  }
+
+  // ---- monitoring -------------------------------------------------------------------------------
+
+  /**
+   * Subscribe to lifecycle events of keys matching `pattern` (ALL, an exact key, or a prefix ending
+   * in "/"). A Pid subscriber receives `{group, events}` messages and is unsubscribed when it dies;
+   * a callback gets `(events, {group})`.
+   */
+  monitor(pattern: Pattern, subscriber: Subscriber<unknown>, options: { cluster?: string | null } = {}): 'ok' {
+    const cluster = clusterOption(options.cluster, 'monitor');
+    this.subscriptions.add(cluster, pattern, subscriber);
+    if (subscriber instanceof Pid && subscriber.node === this.node.name) this.watch(subscriber);
+    return 'ok';
+  }
+
+  demonitor(pattern: Pattern, subscriber: Subscriber<unknown>, options: { cluster?: string | null } = {}): 'ok' {
+    this.subscriptions.remove(clusterOption(options.cluster, 'demonitor'), pattern, subscriber);
+    if (subscriber instanceof Pid) this.unwatchIfUnused(subscriber);
+    return 'ok';
+  }
+
+  // ---- named clusters ---------------------------------------------------------------------------
+
+  /** Join named clusters: this node's entries of them replicate to (and from) their other members. */
+  connect(clusters: string | string[]): 'ok' {
+    const fresh = clusterList(clusters, 'connect').filter((c) => !this.membership.has(c, this.node.name));
+    if (fresh.length === 0) return 'ok';
+    for (const cluster of fresh) this.membership.add(cluster, this.node.name);
+    this.replicator.connect(fresh);
+    return 'ok';
+  }
+
+  /** Leave named clusters: this node's entries of them are removed everywhere ('cluster_disconnect'). */
+  disconnect(clusters: string | string[]): 'ok' {
+    const leaving = clusterList(clusters, 'disconnect').filter((c) => this.membership.has(c, this.node.name));
+    if (leaving.length === 0) return 'ok';
+    const events: GroupEvent[] = [];
+    for (const cluster of leaving) {
+      for (const node of this.membership.nodes(cluster)) this.membership.remove(cluster, node);
+      // Ours go everywhere; the others' we simply stop seeing (reads of a cluster we left see nothing).
+      for (const node of this.tables.ownerNodes()) {
+        for (const row of this.tables.purgeClusterOwnedBy(cluster, node)) {
+          if (row.pid.node === this.node.name) this.unwatchIfUnused(row.pid);
+          events.push(this.event(row instanceof RegistryRow ? 'unregistered' : 'left', row, null, 'cluster_disconnect'));
+        }
+      }
+    }
+    this.replicator.disconnect(leaving);
+    this.emit(events);
+    return 'ok';
+  }
+
+  isConnected(cluster: string): boolean {
+    return this.membership.has(clusterOption(cluster, 'isConnected'), this.node.name);
+  }
+
+  /** Without a cluster: the Group peers (excluding this node). With one: its members, this node included when connected. */
+  nodes(cluster?: string): string[] {
+    if (cluster === undefined) return this.replicator.peers();
+    return this.membership.nodes(clusterOption(cluster, 'nodes'));
+  }
+
+  // ---- counts and logging -------------------------------------------------------------------------
+
+  localRegistryCount(options: { cluster?: string | null } = {}): number {
+    return this.tables.localRegistryCount(readCluster(options.cluster), this.node.name);
+  }
+
+  localMemberCount(key: string, options: { cluster?: string | null } = {}): number {
+    return this.tables.localMemberCount(readCluster(options.cluster), key, this.node.name);
+  }
+
+  registryCount(options: { cluster?: string | null } = {}): number {
+    return this.tables.registryCount(readCluster(options.cluster));
+  }
+
+  memberCount(key?: string, options: { cluster?: string | null } = {}): number {
+    return this.tables.memberCount(readCluster(options.cluster), key);
+  }
+
+  /** Change the log level at runtime: 'info', 'verbose' (every replication frame) or false. */
+  logLevel(level?: GroupLogLevel): GroupLogLevel {
+    if (level !== undefined) {
+      if (level !== 'info' && level !== 'verbose' && level !== false) throw new InvalidArgumentError(`logLevel: 'info', 'verbose' or false, got ${String(level)}`);
+      this.level = level;
+      this.logger.level = LEVELS[String(level)]!;
+    }
+    return this.level;
+  }
+
+  /** The consistency checker: every index of the tables agrees with every other ([] = consistent). */
+  checkConsistency(): string[] {
+    return [...this.tables.checkConsistency(), ...this.membership.checkConsistency()];
+  }
+
+  // ---- ReplicaHost / GroupEndpoint ------------------------------------------------------------------
+
+  onFrame(type: number, peer: PeerIdentity, body: unknown[]): void {
+    if (this.running) this.replicator.onFrame(type, peer, body);
+  }
+
+  verbose(): boolean {
+    return this.level === 'verbose';
+  }
+
+  emit(events: GroupEvent[]): void {
+    if (events.length === 0) return;
+    this.subscriptions.deliver(events, (subscriber, batch) => {
+      if (subscriber instanceof Pid) {
+        this.node.send(subscriber, { group: this.name, events: batch });
+        return;
+      }
+      try {
+        (subscriber as GroupEventCallback<unknown>)(batch, { group: this.name });
+      } catch (error) {
+        this.logger.error({ event: 'callback_error', err: error }, 'group event callback threw');
+      }
+    });
+  }
+
+  event(type: GroupEvent['type'], row: Row, previousMeta: unknown, reason: unknown): GroupEvent {
+    return {
+      type,
+      group: this.name,
+      cluster: row.cluster,
+      key: row.key,
+      pid: row.pid,
+      meta: this.extract(row.meta, undefined) as GroupEvent['meta'],
+      previousMeta: (previousMeta === null || previousMeta === undefined ? null : this.extract(previousMeta, undefined)) as GroupEvent['previousMeta'],
+      reason,
+    };
+  }
+
+  watch(pid: Pid): void {
+    if (pid.node !== this.node.name || this.watched.has(pid.key)) return;
+    this.watched.set(pid.key, this.node.monitor(pid, ({ reason }) => this.onProcessDown(pid, reason)));
+  }
+
+  unwatchIfUnused(pid: Pid): void {
+    const ref = this.watched.get(pid.key);
+    if (ref === undefined || this.tables.rowsOfPid(pid).length > 0 || this.subscriptions.isSubscribed(pid)) return;
+    this.watched.delete(pid.key);
+    this.node.demonitor(ref);
+  }
+
+  // ---- internals ----------------------------------------------------------------------------------
+
+  /** A local process died: its rows go (replicated with its exit reason), its subscriptions end. */
+  private onProcessDown(pid: Pid, reason: unknown): void {
+    this.watched.delete(pid.key);
+    this.subscriptions.removeSubscriber(pid);
+    if (!this.running) return;
+    const rows = this.tables.removePid(pid);
+    if (rows.length === 0) return;
+    this.replicator.broadcastRemovals(rows, reason);
+    this.emit(rows.map((row) => this.event(row instanceof RegistryRow ? 'unregistered' : 'left', row, null, reason)));
+  }
+
+  private extract(meta: unknown, override: ((meta: unknown) => unknown) | undefined): unknown {
+    const fn = override ?? this.options.extractMeta;
+    return fn === undefined ? meta : fn(meta);
+  }
+
+  private writableCluster(cluster: unknown, what: string): ClusterName {
+    if (!this.running) throw new NotRunningError(`${what}: Group ${this.name} has stopped`);
+    const name = clusterOption(cluster, what);
+    if (name !== null && !this.membership.has(name, this.node.name)) {
+      throw new InvalidArgumentError(`${what}: not connected to cluster "${name}". Call group.connect("${name}") first`);
+    }
+    return name;
+  }
+
+  private actingPid(pid: Pid | undefined, what: string): Pid {
+    const acting = pid ?? this.node.self();
+    if (acting === undefined) throw new InvalidArgumentError(`${what}: no pid given and not called from inside a process; pass {pid}`);
+    if (!(acting instanceof Pid)) throw new InvalidArgumentError(`${what}: pid must be a Pid`);
+    if (acting.node !== this.node.name) {
+      throw new InvalidArgumentError(`${what}: ${acting.key} lives on node ${acting.node}; only its own node may write its entries (call ${what} there)`);
+    }
+    if (!this.node.isAlive(acting)) throw new NoProcError(`${what}: ${acting.key} is not alive`);
+    return acting;
+  }
+}
+
+function readCluster(cluster: unknown): ClusterName {
+  return cluster === undefined || cluster === null ? null : typeof cluster === 'string' ? cluster : clusterOption(cluster, 'read');
+}
+
+function clusterList(clusters: string | string[], what: string): string[] {
+  const list = typeof clusters === 'string' ? [clusters] : clusters;
+  if (!Array.isArray(list) || list.length === 0) throw new InvalidArgumentError(`${what}: give a cluster name or a non-empty list of names`);
+  for (const c of list) clusterOption(c, what);
+  return [...new Set(list)];
+}
+
+export { ALL };

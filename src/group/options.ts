@@ -1,0 +1,105 @@
+import { InvalidArgumentError } from '../errors.js';
+import type { Pid } from '../process/pid.js';
+import type { ClusterName } from './clusters.js';
+
+/** One side of a registry conflict, as handed to a resolver. */
+export interface ConflictEntry {
+  readonly pid: Pid;
+  readonly meta: unknown;
+  /** Wall-clock epoch ms of the registration on its node. */
+  readonly time: number;
+}
+
+export interface RegistryConflict {
+  readonly group: string;
+  readonly cluster: ClusterName;
+  readonly key: string;
+  /** The entry owned by this node. */
+  readonly local: ConflictEntry;
+  /** The entry that arrived from a peer (replication or partition heal). */
+  readonly remote: ConflictEntry;
+}
+
+/**
+ * Picks the winner of a registry conflict: return `conflict.local.pid` or `conflict.remote.pid`;
+ * anything else means neither keeps the key. It must decide the same on every node (it runs on
+ * both sides). A custom resolver kills nobody: the loser keeps running, unregistered.
+ */
+export type ConflictResolver = (conflict: RegistryConflict) => Pid | null | undefined;
+
+export type GroupLogLevel = 'info' | 'verbose' | false;
+
+export interface GroupOptions {
+  /** The instance name; peers replicate with Groups of the same name only. Required. */
+  name: string;
+  /** 'info' (default), 'verbose' (every replication op), or false. Changeable with `logLevel()`. */
+  log?: GroupLogLevel;
+  /** Custom conflict resolution; default: later registration wins, ties by pid order, loser killed. */
+  resolveRegistryConflict?: ConflictResolver;
+  /** Applied to meta on reads (unless a call overrides it) and in events. */
+  extractMeta?: (meta: unknown) => unknown;
+  /** Period of the anti-entropy digest sent to each peer. Default 5000 ms. */
+  antiEntropyMs?: number;
+  /** Rows per STATE frame when sending a snapshot. Default 2000. */
+  snapshotChunkRows?: number;
+}
+
+export interface ResolvedGroupOptions {
+  readonly name: string;
+  readonly log: GroupLogLevel;
+  readonly resolveRegistryConflict: ConflictResolver | undefined;
+  readonly extractMeta: ((meta: unknown) => unknown) | undefined;
+  readonly antiEntropyMs: number;
+  readonly snapshotChunkRows: number;
+}
+
+const KNOWN = new Set(['name', 'log', 'resolveRegistryConflict', 'extractMeta', 'antiEntropyMs', 'snapshotChunkRows']);
+
+export function resolveGroupOptions(options: GroupOptions): ResolvedGroupOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('Group.start(node, options) needs an options object, e.g. {name: "app"}');
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new InvalidArgumentError(`unknown Group option "${key}" (known: ${[...KNOWN].join(', ')})`);
+  }
+  const { name } = options;
+  if (typeof name !== 'string' || name === '' || name.length > 255) {
+    throw new InvalidArgumentError('Group.start: "name" must be a non-empty string (at most 255 characters), e.g. {name: "app"}');
+  }
+  const log = options.log ?? 'info';
+  if (log !== 'info' && log !== 'verbose' && log !== false) throw new InvalidArgumentError(`Group.start: log must be 'info', 'verbose' or false, got ${String(log)}`);
+  if (options.resolveRegistryConflict !== undefined && typeof options.resolveRegistryConflict !== 'function') {
+    throw new InvalidArgumentError('Group.start: resolveRegistryConflict must be a function ({local, remote, key, cluster}) => winner pid');
+  }
+  if (options.extractMeta !== undefined && typeof options.extractMeta !== 'function') {
+    throw new InvalidArgumentError('Group.start: extractMeta must be a function (meta) => value');
+  }
+  const antiEntropyMs = options.antiEntropyMs ?? 5000;
+  if (typeof antiEntropyMs !== 'number' || !(antiEntropyMs > 0)) throw new InvalidArgumentError('Group.start: antiEntropyMs must be a positive number of milliseconds');
+  const snapshotChunkRows = options.snapshotChunkRows ?? 2000;
+  if (!Number.isInteger(snapshotChunkRows) || snapshotChunkRows < 1) throw new InvalidArgumentError('Group.start: snapshotChunkRows must be a positive integer');
+  return {
+    name,
+    log,
+    resolveRegistryConflict: options.resolveRegistryConflict,
+    extractMeta: options.extractMeta,
+    antiEntropyMs,
+    snapshotChunkRows,
+  };
+}
+
+/** Validate a key for a write: a string not ending in "/" (reserved for prefix queries). */
+export function writableKey(key: unknown, what: string): string {
+  if (typeof key !== 'string') throw new InvalidArgumentError(`${what}: key must be a string, got ${typeof key}`);
+  if (key.endsWith('/')) {
+    throw new InvalidArgumentError(`${what}: key "${key}" must not end with "/": a trailing slash is reserved for prefix queries`);
+  }
+  return key;
+}
+
+/** Validate a cluster option: undefined/null = the default cluster; a named cluster is a non-empty string. */
+export function clusterOption(cluster: unknown, what: string): ClusterName {
+  if (cluster === undefined || cluster === null) return null;
+  if (typeof cluster !== 'string' || cluster === '') {
+    throw new InvalidArgumentError(`${what}: cluster must be a non-empty string (or omitted for the default cluster)`);
+  }
+  return cluster;
+}

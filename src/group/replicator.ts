@@ -1,0 +1,504 @@
+import { describeReason } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { Node } from '../node/node.js';
+import { Pid } from '../process/pid.js';
+import type { Timer } from '../time/clock.js';
+import type { PeerIdentity } from '../transport/link.js';
+import { ClusterMembership, type ClusterName } from './clusters.js';
+import type { GroupEvent } from './events.js';
+import type { ResolvedGroupOptions } from './options.js';
+import { GroupFrame, Op, isClusterName, type OpCode, type WireRow } from './protocol.js';
+import { GroupTables, MemberRow, RegistryRow, type Row } from './tables.js';
+
+/** The fields of a row, as received (not yet stored). */
+interface RowData {
+  readonly cluster: ClusterName;
+  readonly key: string;
+  readonly pid: Pid;
+  readonly meta: unknown;
+  readonly time: number;
+}
+
+/** What the replicator needs from the Group that owns it. */
+export interface ReplicaHost {
+  readonly node: Node;
+  readonly name: string;
+  readonly options: ResolvedGroupOptions;
+  readonly tables: GroupTables;
+  readonly membership: ClusterMembership;
+  readonly logger: Logger;
+  verbose(): boolean;
+  /** Deliver one batch of events to local subscribers. */
+  emit(events: GroupEvent[]): void;
+  /** Make an event from a row (applies extractMeta). */
+  event(type: GroupEvent['type'], row: Row, previousMeta: unknown, reason: unknown): GroupEvent;
+  /** Start / stop watching a local pid that has rows. */
+  watch(pid: Pid): void;
+  unwatchIfUnused(pid: Pid): void;
+}
+
+/**
+ * The peer protocol of one Group instance: handshake, snapshots, ops, named-cluster connect and
+ * disconnect, node-down purges, conflict resolution and anti-entropy. Every rule here follows
+ * the reference (group-durable-semantics.md §2.3-§2.5); docs/consistency.md says it in words.
+ */
+export class Replicator {
+  private readonly host: ReplicaHost;
+  /** Ops this node originated per cluster (anti-entropy). */
+  private readonly ownSeq = new Map<ClusterName, number>();
+  /** Last op seq applied per peer per cluster. */
+  private readonly peerSeq = new Map<string, Map<ClusterName, number>>();
+  /** Events of a snapshot still arriving in chunks, per "peer|cluster". */
+  private readonly pendingState = new Map<string, { events: GroupEvent[]; seen: Set<Row> | undefined }>();
+  private digestTimer: Timer | undefined;
+
+  constructor(host: ReplicaHost) {
+    this.host = host;
+  }
+
+  start(): void {
+    const { node } = this.host;
+    this.digestTimer = node.clock.setInterval(() => this.sendDigests(), this.host.options.antiEntropyMs);
+    for (const peer of node.peers()) this.send(peer, GroupFrame.HELLO, [this.myClusters()]);
+  }
+
+  stop(): void {
+    this.digestTimer?.cancel();
+    for (const peer of this.peers()) this.send(peer, GroupFrame.BYE, []);
+  }
+
+  /** Group peers: nodes that completed the handshake for this Group (excluding self). */
+  peers(): string[] {
+    return this.host.membership.nodes(null).filter((n) => n !== this.host.node.name);
+  }
+
+  onNodeUp(peer: string): void {
+    // Both sides see nodeup; one HELLO per pair is enough (the peer answers with its own state).
+    if (this.host.node.name < peer) this.send(peer, GroupFrame.HELLO, [this.myClusters()]);
+  }
+
+  onNodeDown(peer: string): void {
+    this.forgetPeer(peer, 'nodedown');
+  }
+
+  // ---- local writes ---------------------------------------------------------------------
+
+  /**
+   * Replicate one local write to every peer in the cluster. The payload is encoded by the caller
+   * (`encodeOp`) before the tables change, so an unencodable meta throws with nothing changed.
+   */
+  broadcast(cluster: ClusterName, payload: Buffer): void {
+    const self = this.host.node.name;
+    for (const peer of this.host.membership.nodeSet(cluster)) {
+      if (peer !== self) this.host.node.sendRaw(peer, GroupFrame.OP, payload);
+    }
+  }
+
+  /** Encode an op (bumping this node's seq for the cluster). Throws EncodeError, changing nothing. */
+  encodeOp(cluster: ClusterName, op: OpCode, key: string, pid: Pid, meta: unknown, time: number, reason: unknown): Buffer {
+    const seq = (this.ownSeq.get(cluster) ?? 0) + 1;
+    const payload = this.host.node.encodePayload([this.host.name, cluster, seq, op, key, pid, meta, time, reason]);
+    this.ownSeq.set(cluster, seq);
+    return payload;
+  }
+
+  /** Replicate the removal of a dead local process's rows (reason = its exit reason). */
+  broadcastRemovals(rows: Row[], reason: unknown): void {
+    const wireReason = this.host.node.encodableReason(reason);
+    for (const row of rows) {
+      const op = row instanceof RegistryRow ? Op.UNREGISTER : Op.LEAVE;
+      this.broadcast(row.cluster, this.encodeOp(row.cluster, op, row.key, row.pid, row.meta, row.time, wireReason));
+    }
+  }
+
+  // ---- named clusters ---------------------------------------------------------------------
+
+  connect(clusters: string[]): void {
+    for (const peer of this.peers()) this.send(peer, GroupFrame.CONNECT, [clusters]);
+  }
+
+  disconnect(clusters: string[]): void {
+    for (const peer of this.peers()) this.send(peer, GroupFrame.DISCONNECT, [clusters]);
+  }
+
+  // ---- inbound ----------------------------------------------------------------------------
+
+  onFrame(type: number, peer: PeerIdentity, body: unknown[]): void {
+    if (this.host.verbose()) this.host.logger.debug({ event: 'group_frame', peer: peer.name, type }, 'group frame');
+    switch (type) {
+      case GroupFrame.HELLO:
+      case GroupFrame.HELLO_ACK:
+        return this.onHello(peer.name, body, type === GroupFrame.HELLO);
+      case GroupFrame.STATE:
+        return this.onState(peer.name, body);
+      case GroupFrame.OP:
+        return this.onOp(peer.name, body);
+      case GroupFrame.CONNECT:
+        return this.onConnect(peer.name, body);
+      case GroupFrame.CONNECT_ACK:
+        return this.onConnectAck(peer.name, body);
+      case GroupFrame.DISCONNECT:
+        return this.onDisconnect(peer.name, body);
+      case GroupFrame.DISPATCH:
+        return this.onDispatch(body);
+      case GroupFrame.DIGEST:
+        return this.onDigest(peer.name, body);
+      case GroupFrame.RESYNC:
+        return this.onResync(peer.name, body);
+      case GroupFrame.BYE:
+        return this.forgetPeer(peer.name, 'nodedown');
+    }
+  }
+
+  private onHello(peer: string, body: unknown[], isHello: boolean): void {
+    const theirs = stringList(body[1]);
+    if (theirs === undefined) return;
+    const { membership } = this.host;
+    const self = this.host.node.name;
+    membership.add(null, peer);
+    const shared: ClusterName[] = [null];
+    for (const cluster of theirs) {
+      if (membership.has(cluster, self)) {
+        membership.add(cluster, peer);
+        shared.push(cluster);
+      }
+    }
+    if (isHello) this.send(peer, GroupFrame.HELLO_ACK, [this.myClusters()]);
+    for (const cluster of shared) this.sendState(peer, cluster, false);
+    this.host.logger.info({ event: 'group_peer_up', group: this.host.name, peer }, `group ${this.host.name}: ${peer} joined`);
+  }
+
+  /** Send the rows this node owns in `cluster`, in chunks; the last chunk carries `final`. */
+  private sendState(peer: string, cluster: ClusterName, replace: boolean): void {
+    const { tables, node, options } = this.host;
+    const snapshot = tables.snapshotOwned(cluster, node.name);
+    const seq = this.ownSeq.get(cluster) ?? 0;
+    const chunk = options.snapshotChunkRows;
+    const reg = snapshot.registry.map(toWire);
+    const pg = snapshot.members.map(toWire);
+    let r = 0;
+    let m = 0;
+    do {
+      const regPart = reg.slice(r, r + chunk);
+      r += regPart.length;
+      const pgPart = pg.slice(m, m + Math.max(0, chunk - regPart.length));
+      m += pgPart.length;
+      const final = r >= reg.length && m >= pg.length;
+      this.send(peer, GroupFrame.STATE, [cluster, seq, regPart, pgPart, final, replace]);
+    } while (r < reg.length || m < pg.length);
+  }
+
+  private onState(peer: string, body: unknown[]): void {
+    const [, cluster, seq, reg, pg, final, replace] = body;
+    if (!isClusterName(cluster) || typeof seq !== 'number' || !Array.isArray(reg) || !Array.isArray(pg)) return;
+    const self = this.host.node.name;
+    if (!this.host.membership.has(cluster, self) || !this.host.membership.has(null, peer)) return;
+    const key = `${peer}|${String(cluster)}`;
+    let pending = this.pendingState.get(key);
+    if (pending === undefined) {
+      pending = { events: [], seen: replace === true ? new Set() : undefined };
+      this.pendingState.set(key, pending);
+    }
+    for (const wire of reg as unknown[]) {
+      const row = fromWire(cluster, wire, peer);
+      if (row !== undefined) this.mergeRegistry(row, pending.events, pending.seen);
+    }
+    for (const wire of pg as unknown[]) {
+      const row = fromWire(cluster, wire, peer);
+      if (row !== undefined) this.mergeMember(row, pending.events, pending.seen);
+    }
+    if (final !== true) return;
+    this.pendingState.delete(key);
+    if (pending.seen !== undefined) {
+      // A resync replaces the peer's rows: what it no longer has goes (the peer is authoritative).
+      for (const row of this.host.tables.snapshotOwned(cluster, peer).registry) {
+        if (!pending.seen.has(row)) this.removeRemote(row, 'resync', pending.events);
+      }
+      for (const row of this.host.tables.snapshotOwned(cluster, peer).members) {
+        if (!pending.seen.has(row)) this.removeRemote(row, 'resync', pending.events);
+      }
+    }
+    this.seqsOf(peer).set(cluster, seq);
+    this.host.emit(pending.events);
+  }
+
+  /** Snapshot merge of one registry row (additive; reference §2.4). */
+  private mergeRegistry(incoming: RowData, events: GroupEvent[], seen: Set<Row> | undefined): void {
+    const { tables } = this.host;
+    const existing = tables.lookup(incoming.cluster, incoming.key);
+    if (existing === undefined) {
+      const row = this.insertRegistry(incoming);
+      seen?.add(row);
+      events.push(this.host.event('registered', row, null, null));
+    } else if (existing.pid.equals(incoming.pid)) {
+      const row = incoming.time > existing.time ? this.insertRegistry(incoming) : existing;
+      seen?.add(row);
+    } else if (existing.pid.node === this.host.node.name) {
+      this.resolveConflict(existing, incoming, events, seen);
+    } else if (incoming.time > existing.time) {
+      seen?.add(this.insertRegistry(incoming));
+    }
+  }
+
+  private mergeMember(incoming: RowData, events: GroupEvent[], seen: Set<Row> | undefined): void {
+    const { tables } = this.host;
+    const existing = tables.member(incoming.cluster, incoming.key, incoming.pid);
+    if (existing === undefined) {
+      tables.join(incoming.cluster, incoming.key, incoming.pid, incoming.meta, incoming.time);
+      const row = tables.member(incoming.cluster, incoming.key, incoming.pid)!;
+      seen?.add(row);
+      events.push(this.host.event('joined', row, null, null));
+    } else if (incoming.time > existing.time) {
+      tables.join(incoming.cluster, incoming.key, incoming.pid, incoming.meta, incoming.time);
+      seen?.add(tables.member(incoming.cluster, incoming.key, incoming.pid)!);
+    } else {
+      seen?.add(existing);
+    }
+  }
+
+  private insertRegistry(row: RowData): RegistryRow {
+    this.host.tables.register(row.cluster, row.key, row.pid, row.meta, row.time);
+    return this.host.tables.lookup(row.cluster, row.key)!;
+  }
+
+  private removeRemote(row: Row, reason: unknown, events: GroupEvent[]): void {
+    if (row instanceof RegistryRow) {
+      this.host.tables.unregister(row.cluster, row.key, row.pid);
+      events.push(this.host.event('unregistered', row, null, reason));
+    } else {
+      this.host.tables.leave(row.cluster, row.key, row.pid);
+      events.push(this.host.event('left', row, null, reason));
+    }
+  }
+
+  private onOp(peer: string, body: unknown[]): void {
+    const [, cluster, seq, op, key, pid, meta, time, reason] = body;
+    if (!isClusterName(cluster) || typeof seq !== 'number' || typeof key !== 'string' || !(pid instanceof Pid) || typeof time !== 'number') return;
+    const self = this.host.node.name;
+    // Receiver-side filtering: ops of clusters we are not in are ignored; and a node only writes
+    // rows of its own processes (node authority).
+    if (!this.host.membership.has(cluster, self) || pid.node !== peer) return;
+    const seqs = this.seqsOf(peer);
+    const last = seqs.get(cluster);
+    if (last !== undefined && seq !== last + 1) {
+      this.host.logger.warn({ event: 'group_seq_gap', group: this.host.name, peer, cluster, expected: last + 1, got: seq }, 'replication gap: resyncing');
+      this.send(peer, GroupFrame.RESYNC, [cluster]);
+    }
+    seqs.set(cluster, seq);
+    const events: GroupEvent[] = [];
+    const row = op === Op.REGISTER || op === Op.UNREGISTER ? new RegistryRow(cluster, key, pid, meta, time) : new MemberRow(cluster, key, pid, meta, time);
+    switch (op) {
+      case Op.REGISTER:
+        this.applyRegister(row, events);
+        break;
+      case Op.UNREGISTER: {
+        const existing = this.host.tables.lookup(cluster, key);
+        if (existing !== undefined && existing.pid.equals(pid)) {
+          this.host.tables.unregister(cluster, key, pid);
+          events.push(this.host.event('unregistered', row, null, reason));
+        }
+        break;
+      }
+      case Op.JOIN: {
+        const existing = this.host.tables.member(cluster, key, pid);
+        this.host.tables.join(cluster, key, pid, meta, time);
+        events.push(this.host.event('joined', row, reason === 'update' && existing !== undefined ? existing.meta : null, null));
+        break;
+      }
+      case Op.LEAVE:
+        if (this.host.tables.leave(cluster, key, pid) !== undefined) events.push(this.host.event('left', row, null, reason));
+        break;
+    }
+    this.host.emit(events);
+  }
+
+  /** A replicated register (reference §2.4): insert, same-pid update, conflict, or newer-wins. */
+  private applyRegister(incoming: RowData, events: GroupEvent[]): void {
+    const existing = this.host.tables.lookup(incoming.cluster, incoming.key);
+    if (existing === undefined) {
+      events.push(this.host.event('registered', this.insertRegistry(incoming), null, null));
+    } else if (existing.pid.equals(incoming.pid)) {
+      events.push(this.host.event('registered', this.insertRegistry(incoming), existing.meta, null));
+    } else if (existing.pid.node === this.host.node.name) {
+      this.resolveConflict(existing, incoming, events, undefined);
+    } else if (incoming.time > existing.time) {
+      events.push(this.host.event('registered', this.insertRegistry(incoming), null, null));
+    }
+  }
+
+  /**
+   * Two registrations of one key: `local` (owned here) and `remote`. The same decision is taken on
+   * both nodes (later time wins, ties by pid order), so exactly one is kept and, with the default
+   * resolver, exactly one is killed: each node kills only its own loser.
+   */
+  private resolveConflict(local: RegistryRow, remote: RowData, events: GroupEvent[], seen: Set<Row> | undefined): void {
+    const { options, node, tables, logger } = this.host;
+    const custom = options.resolveRegistryConflict;
+    let winner: Pid | null | undefined;
+    if (custom !== undefined) {
+      try {
+        winner = custom({
+          group: this.host.name,
+          cluster: local.cluster,
+          key: local.key,
+          local: { pid: local.pid, meta: local.meta, time: local.time },
+          remote: { pid: remote.pid, meta: remote.meta, time: remote.time },
+        });
+      } catch (error) {
+        logger.error({ event: 'callback_error', group: this.host.name, key: local.key, err: error }, 'resolveRegistryConflict threw: neither entry keeps the key');
+        winner = undefined;
+      }
+    } else {
+      winner = remote.time > local.time || (remote.time === local.time && remote.pid.compare(local.pid) > 0) ? remote.pid : local.pid;
+    }
+    const now = node.clock.wallNow();
+    logger.warn(
+      { event: 'group_conflict', group: this.host.name, cluster: local.cluster, key: local.key, local: local.pid.key, remote: remote.pid.key, winner: winner instanceof Pid ? winner.key : null },
+      `registry conflict on "${local.key}": ${winner instanceof Pid ? `${winner.key} keeps it` : 'neither keeps it'}`,
+    );
+    if (winner instanceof Pid && winner.equals(remote.pid)) {
+      tables.unregister(local.cluster, local.key, local.pid);
+      this.host.unwatchIfUnused(local.pid);
+      const installed = this.insertRegistry({ ...remote, time: now });
+      seen?.add(installed);
+      events.push(this.host.event('unregistered', local, null, 'resolve_conflict'));
+      if (custom === undefined) node.exit(local.pid, { reason: 'group_registry_conflict', key: local.key, meta: remote.meta });
+    } else if (winner instanceof Pid && winner.equals(local.pid)) {
+      // Re-assert ours with a fresh timestamp, so the peer replaces its entry with it.
+      const payload = this.encodeOp(local.cluster, Op.REGISTER, local.key, local.pid, local.meta, now, 'resolve_conflict');
+      tables.register(local.cluster, local.key, local.pid, local.meta, now);
+      this.broadcast(local.cluster, payload);
+    } else {
+      const payload = this.encodeOp(local.cluster, Op.UNREGISTER, local.key, local.pid, local.meta, local.time, 'resolve_conflict');
+      tables.unregister(local.cluster, local.key, local.pid);
+      this.host.unwatchIfUnused(local.pid);
+      this.broadcast(local.cluster, payload);
+      events.push(this.host.event('unregistered', local, null, 'resolve_conflict'));
+    }
+  }
+
+  private onConnect(peer: string, body: unknown[]): void {
+    const clusters = stringList(body[1]);
+    if (clusters === undefined || !this.host.membership.has(null, peer)) return;
+    const self = this.host.node.name;
+    const shared = clusters.filter((c) => this.host.membership.has(c, self));
+    if (shared.length === 0) return;
+    for (const cluster of shared) this.host.membership.add(cluster, peer);
+    this.send(peer, GroupFrame.CONNECT_ACK, [shared]);
+    for (const cluster of shared) this.sendState(peer, cluster, false);
+  }
+
+  private onConnectAck(peer: string, body: unknown[]): void {
+    const clusters = stringList(body[1]);
+    // Guards (reference §7.3 item 7): an ack from a node no longer a peer, or for a cluster we
+    // have left meanwhile, is ignored.
+    if (clusters === undefined || !this.host.membership.has(null, peer)) return;
+    const self = this.host.node.name;
+    for (const cluster of clusters) {
+      if (!this.host.membership.has(cluster, self)) continue;
+      this.host.membership.add(cluster, peer);
+      this.sendState(peer, cluster, false);
+    }
+  }
+
+  private onDisconnect(peer: string, body: unknown[]): void {
+    const clusters = stringList(body[1]);
+    if (clusters === undefined) return;
+    const events: GroupEvent[] = [];
+    for (const cluster of clusters) {
+      this.host.membership.remove(cluster, peer);
+      this.seqsOf(peer).delete(cluster);
+      for (const row of this.host.tables.purgeClusterOwnedBy(cluster, peer)) events.push(this.removedEvent(row, 'cluster_disconnect'));
+    }
+    this.host.emit(events);
+  }
+
+  private onDispatch(body: unknown[]): void {
+    const [, pids, message] = body;
+    if (!Array.isArray(pids)) return;
+    for (const pid of pids as unknown[]) if (pid instanceof Pid) this.host.node.send(pid, message);
+  }
+
+  private sendDigests(): void {
+    const self = this.host.node.name;
+    for (const peer of this.peers()) {
+      const digest: Array<[ClusterName, number]> = [];
+      for (const cluster of this.host.membership.clustersOf(peer)) {
+        if (this.host.membership.has(cluster, self)) digest.push([cluster, this.ownSeq.get(cluster) ?? 0]);
+      }
+      this.send(peer, GroupFrame.DIGEST, [digest]);
+    }
+  }
+
+  private onDigest(peer: string, body: unknown[]): void {
+    const digest = body[1];
+    if (!Array.isArray(digest) || !this.host.membership.has(null, peer)) return;
+    const self = this.host.node.name;
+    const seqs = this.seqsOf(peer);
+    for (const entry of digest as unknown[]) {
+      if (!Array.isArray(entry) || !isClusterName(entry[0]) || typeof entry[1] !== 'number') continue;
+      const cluster = entry[0];
+      if (!this.host.membership.has(cluster, self) || !this.host.membership.has(cluster, peer)) continue;
+      if (this.pendingState.has(`${peer}|${String(cluster)}`)) continue;
+      if ((seqs.get(cluster) ?? 0) !== entry[1]) {
+        this.host.logger.warn({ event: 'group_diverged', group: this.host.name, peer, cluster, ours: seqs.get(cluster) ?? 0, theirs: entry[1] }, 'anti-entropy: views differ, resyncing');
+        this.send(peer, GroupFrame.RESYNC, [cluster]);
+      }
+    }
+  }
+
+  private onResync(peer: string, body: unknown[]): void {
+    const cluster = body[1];
+    if (!isClusterName(cluster) || !this.host.membership.has(cluster, this.host.node.name)) return;
+    this.sendState(peer, cluster, true);
+  }
+
+  /** A peer left this Group (nodedown or BYE): purge its rows and memberships, one event batch. */
+  private forgetPeer(peer: string, reason: string): void {
+    this.host.membership.removeNode(peer);
+    this.peerSeq.delete(peer);
+    for (const key of [...this.pendingState.keys()]) if (key.startsWith(`${peer}|`)) this.pendingState.delete(key);
+    const events = this.host.tables.purgeNode(peer).map((row) => this.removedEvent(row, reason));
+    if (events.length > 0) {
+      this.host.logger.info({ event: 'group_purge', group: this.host.name, peer, rows: events.length }, `group ${this.host.name}: purged ${events.length} entries of ${peer}`);
+    }
+    this.host.emit(events);
+  }
+
+  private removedEvent(row: Row, reason: unknown): GroupEvent {
+    return this.host.event(row instanceof RegistryRow ? 'unregistered' : 'left', row, null, reason);
+  }
+
+  private seqsOf(peer: string): Map<ClusterName, number> {
+    let seqs = this.peerSeq.get(peer);
+    if (seqs === undefined) this.peerSeq.set(peer, (seqs = new Map()));
+    return seqs;
+  }
+
+  private myClusters(): string[] {
+    return this.host.membership.clustersOf(this.host.node.name).filter((c): c is string => c !== null);
+  }
+
+  private send(peer: string, type: number, rest: unknown[]): void {
+    try {
+      this.host.node.sendRaw(peer, type, this.host.node.encodePayload([this.host.name, ...rest]));
+    } catch (error) {
+      this.host.logger.error({ event: 'group_send_failed', group: this.host.name, peer, type, err: describeReason(error) }, 'could not send a group frame');
+    }
+  }
+}
+
+function toWire(row: Row): WireRow {
+  return [row.key, row.pid, row.meta, row.time];
+}
+
+function fromWire(cluster: ClusterName, wire: unknown, owner: string): RowData | undefined {
+  if (!Array.isArray(wire) || typeof wire[0] !== 'string' || !(wire[1] instanceof Pid) || typeof wire[3] !== 'number') return undefined;
+  if (wire[1].node !== owner) return undefined; // node authority: a peer only speaks for its own processes
+  return { cluster, key: wire[0], pid: wire[1], meta: wire[2], time: wire[3] };
+}
+
+function stringList(value: unknown): string[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  return (value as unknown[]).every((c) => typeof c === 'string') ? (value as string[]) : undefined;
+}

@@ -1,0 +1,132 @@
+/**
+ * Group over the simulated network (three nodes, virtual time): replication of registry and
+ * memberships, events, process death, node down, partition heal with a conflict, named clusters,
+ * dispatch. The full scenario suites of the reference come with the Group issue.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Node } from '../../../src/index.js';
+import { Group, ALL } from '../../../src/group/group.js';
+import type { GroupEvent } from '../../../src/group/events.js';
+import { createSim, idle, type Sim } from '../node/sim-helpers.js';
+
+describe('Group on three simulated nodes', () => {
+  let sim: Sim;
+  let a: Node;
+  let b: Node;
+  let c: Node;
+  let ga: Group;
+  let gb: Group;
+  let gc: Group;
+
+  beforeEach(async () => {
+    sim = createSim(7);
+    [a, b, c] = await sim.cluster('a', 'b', 'c');
+    [ga, gb, gc] = await Promise.all([a, b, c].map((n) => Group.start(n, { name: 'app', log: false })));
+    await sim.until(() => [ga, gb, gc].every((g) => g.nodes().length === 2), 'group peers');
+  });
+  afterEach(async () => {
+    await sim.teardown();
+  });
+
+  const consistent = (): void => {
+    for (const g of [ga, gb, gc]) expect(g.checkConsistency()).toEqual([]);
+  };
+
+  it('a registration and memberships replicate to every node, with events on each', async () => {
+    const seen: GroupEvent[] = [];
+    gc.monitor(ALL, (events) => seen.push(...events));
+    const p = idle(a);
+    const q = idle(b);
+    expect(ga.register('user/1', { n: 1 }, { pid: p })).toBe('ok');
+    expect(ga.join('room/42', { role: 'x' }, { pid: p })).toBe('ok');
+    expect(gb.join('room/42', {}, { pid: q })).toBe('ok');
+    await sim.until(() => gc.lookup('user/1') !== null && gc.members('room/42').length === 2, 'replicated');
+    expect(gb.lookup('user/1')).toEqual({ pid: p, meta: { n: 1 } });
+    expect(gc.members('room/42').map((m) => m.pid.key).sort()).toEqual([p.key, q.key].sort());
+    expect(gc.members('room/').length).toBe(2);
+    expect(seen.map((e) => `${e.type} ${e.key}`).sort()).toEqual(['joined room/42', 'joined room/42', 'registered user/1']);
+    expect(gb.register('user/1', {}, { pid: q })).toBe('taken');
+    consistent();
+  });
+
+  it('a process death removes its entries everywhere with its exit reason', async () => {
+    const p = idle(a);
+    ga.register('user/2', {}, { pid: p });
+    ga.join('room/1', {}, { pid: p });
+    await sim.until(() => gc.lookup('user/2') !== null && gc.members('room/1').length === 1, 'replicated');
+    const reasons: unknown[] = [];
+    gc.monitor(ALL, (events) => reasons.push(...events.map((e) => `${e.type}:${String(e.reason)}`)));
+    a.exit(p, 'bye');
+    await sim.until(() => gc.lookup('user/2') === null && gc.members('room/1').length === 0, 'purged');
+    expect(reasons.sort()).toEqual(['left:bye', 'unregistered:bye']);
+    consistent();
+  });
+
+  it('node down purges its entries in one batch with reason nodedown', async () => {
+    const p = idle(a);
+    for (let i = 0; i < 50; i++) ga.register(`k/${i}`, {}, { pid: p });
+    await sim.until(() => gc.registryCount() === 50, 'replicated');
+    const batches: GroupEvent[][] = [];
+    gc.monitor('k/', (events) => batches.push([...events]));
+    await sim.crash(a);
+    await sim.until(() => gc.registryCount() === 0, 'purged');
+    expect(batches.length).toBe(1);
+    expect(batches[0]!.length).toBe(50);
+    expect(batches[0]!.every((e) => e.reason === 'nodedown')).toBe(true);
+    consistent();
+  });
+
+  it('a partition heal resolves a registration conflict: the later one wins, the loser is killed, both agree', async () => {
+    sim.network.cut('a', 'b');
+    sim.network.cut('a', 'c');
+    await sim.until(() => ga.nodes().length === 0 && gb.nodes().length === 1, 'partitioned', 10_000);
+    const pa = idle(a);
+    const pb = idle(b);
+    const downs: unknown[] = [];
+    a.monitor(pa, (d) => downs.push(d.reason));
+    expect(ga.register('unique', { side: 'a' }, { pid: pa })).toBe('ok');
+    await sim.run(5);
+    expect(gb.register('unique', { side: 'b' }, { pid: pb })).toBe('ok');
+    sim.network.healAll();
+    await sim.until(() => ga.nodes().length === 2 && gb.nodes().length === 2, 'healed', 20_000);
+    await sim.until(() => [ga, gb, gc].every((g) => g.lookup('unique')?.pid.equals(pb) === true), 'converged on the later registration', 20_000);
+    expect(a.isAlive(pa)).toBe(false);
+    expect(b.isAlive(pb)).toBe(true);
+    expect(downs).toEqual([{ reason: 'group_registry_conflict', key: 'unique', meta: { side: 'b' } }]);
+    consistent();
+  });
+
+  it('named clusters: only connected nodes see its entries; writes need a connect; disconnect purges', async () => {
+    const p = idle(a);
+    expect(() => ga.register('x', {}, { pid: p, cluster: 'chat' })).toThrow(/connect/);
+    ga.connect('chat');
+    gb.connect('chat');
+    await sim.until(() => ga.nodes('chat').length === 2 && gb.nodes('chat').length === 2, 'cluster formed');
+    ga.register('x', { in: 'chat' }, { pid: p, cluster: 'chat' });
+    await sim.until(() => gb.lookup('x', { cluster: 'chat' }) !== null, 'replicated in chat');
+    await sim.run(50);
+    expect(gc.lookup('x', { cluster: 'chat' })).toBeNull();
+    expect(gb.lookup('x')).toBeNull(); // not in the default cluster
+    ga.disconnect('chat');
+    await sim.until(() => gb.lookup('x', { cluster: 'chat' }) === null, 'purged on disconnect');
+    expect(gb.nodes('chat')).toEqual(['b']);
+    consistent();
+  });
+
+  it('dispatch reaches every member on every node, one frame per remote node', async () => {
+    const inbox: unknown[] = [];
+    const make = (node: Node) =>
+      node.spawn(async (ctx) => {
+        for (;;) inbox.push(`${node.name}:${String(await ctx.receive())}`);
+      });
+    const members = [make(a), make(b), make(b), make(c)];
+    ga.join('room', {}, { pid: members[0] });
+    gb.join('room', {}, { pid: members[1] });
+    gb.join('room', {}, { pid: members[2] });
+    gc.join('room', {}, { pid: members[3] });
+    await sim.until(() => ga.members('room').length === 4, 'members replicated');
+    ga.dispatch('room', 'hi');
+    await sim.until(() => inbox.length === 4, 'delivered');
+    expect(inbox.sort()).toEqual(['a:hi', 'b:hi', 'b:hi', 'c:hi']);
+  });
+});
