@@ -454,4 +454,4 @@ function clusterList(clusters: string | string[], what: string): string[] {
   return [...new Set(list)];
 }
 
-export { ALL };
+

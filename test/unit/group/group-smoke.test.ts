@@ -4,8 +4,7 @@
  * dispatch. The full scenario suites of the reference come with the Group issue.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Node } from '../../../src/index.js';
-import { Group, ALL } from '../../../src/group/group.js';
+import { Group, ALL, type Node } from '../../../src/index.js';
 import type { GroupEvent } from '../../../src/group/events.js';
 import { createSim, idle, type Sim } from '../node/sim-helpers.js';
 
@@ -21,7 +20,9 @@ describe('Group on three simulated nodes', () => {
   beforeEach(async () => {
     sim = createSim(7);
     [a, b, c] = await sim.cluster('a', 'b', 'c');
-    [ga, gb, gc] = await Promise.all([a, b, c].map((n) => Group.start(n, { name: 'app', log: false })));
+    ga = await Group.start(a, { name: 'app', log: false });
+    gb = await Group.start(b, { name: 'app', log: false });
+    gc = await Group.start(c, { name: 'app', log: false });
     await sim.until(() => [ga, gb, gc].every((g) => g.nodes().length === 2), 'group peers');
   });
   afterEach(async () => {
