@@ -34,7 +34,7 @@ describe('Group on three simulated nodes', () => {
   };
 
   it('a registration and memberships replicate to every node, with events on each', async () => {
-    const seen: GroupEvent[] = [];
+    const seen: GroupEvent<unknown>[] = [];
     gc.monitor(ALL, (events) => seen.push(...events));
     const p = idle(a);
     const q = idle(b);
@@ -67,7 +67,7 @@ describe('Group on three simulated nodes', () => {
     const p = idle(a);
     for (let i = 0; i < 50; i++) ga.register(`k/${i}`, {}, { pid: p });
     await sim.until(() => gc.registryCount() === 50, 'replicated');
-    const batches: GroupEvent[][] = [];
+    const batches: GroupEvent<unknown>[][] = [];
     gc.monitor('k/', (events) => batches.push([...events]));
     await sim.crash(a);
     await sim.until(() => gc.registryCount() === 0, 'purged');
