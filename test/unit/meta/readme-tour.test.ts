@@ -41,3 +41,29 @@ it('README tour: two nodes, a Server called by name across nodes, a plain proces
   await waitFor(() => reasons.length > 0, { what: 'monitor' });
   expect(reasons).toEqual(['done']);
 });
+
+it('README tour: Group registry, membership, monitor and dispatch across two nodes', async () => {
+  const { Group } = await import('../../../src/index.js');
+  const a = await startNode({ name: 'a', cookie: 'secret', logger: silentLogger() });
+  const b = await startNode({ name: 'b', cookie: 'secret', seeds: [a.seed], logger: silentLogger() });
+  nodes.push(a, b);
+  await waitFor(() => a.peers().includes('b'), { what: 'connected' });
+  const ga = await Group.start(a, { name: 'chat', log: false });
+  const gb = await Group.start(b, { name: 'chat', log: false });
+  await waitFor(() => ga.nodes().includes('b') && gb.nodes().includes('a'), { what: 'group peers' });
+
+  const got: unknown[] = [];
+  const alice = a.spawn(async (ctx) => {
+    for (;;) got.push(await ctx.receive());
+  });
+  const seen: string[] = [];
+  gb.monitor('user/', (events) => seen.push(...events.map((e) => `${e.type} ${e.key}`)));
+  expect(ga.register('user/alice', { name: 'Alice' }, { pid: alice })).toBe('ok');
+  expect(ga.join('room/42', {}, { pid: alice })).toBe('ok');
+  await waitFor(() => gb.lookup('user/alice') !== null && gb.members('room/42').length === 1, { what: 'replicated' });
+  expect(gb.lookup('user/alice')).toEqual({ pid: alice, meta: { name: 'Alice' } });
+  expect(seen).toEqual(['registered user/alice']);
+  gb.dispatch('room/42', 'hello');
+  await waitFor(() => got.length === 1, { what: 'dispatched' });
+  expect(got).toEqual(['hello']);
+});
