@@ -1,7 +1,9 @@
 /**
  * `npm run demo`: a three-node cluster on 127.0.0.1 in three OS processes. The nodes form a full
- * mesh from one seed, call and message each other's processes, and then one node is killed with
- * SIGKILL while the other two notice (nodedown + monitors firing 'noconnection').
+ * mesh from one seed, call and message each other's processes, run a chat on a Group (users
+ * register, join rooms, dispatch, a monitor prints events live, a partition heals with a conflict
+ * resolved), and then one node is killed with SIGKILL while the other two notice (nodedown,
+ * monitors firing 'noconnection', its chat entries purged).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +50,7 @@ function startDemoNode(name: string, seed?: string): Promise<DemoNode> {
       } else {
         events.push({ ...(m as Record<string, string>), at: name });
         if (m['event'] === 'log') say(`[${name}] ${m['text']}`);
+        if (m['event'] === 'group') say(`[${name}:event] ${m['text']}`);
       }
     });
   });
@@ -92,21 +95,55 @@ try {
   await a.call('send-log', { node: 'c', text: 'second message from a (order is kept per pair)' });
   await until('messages logged', () => events.filter((e) => e['event'] === 'log').length >= 2);
 
+  step('A Group named "chat" on every node: users register (one process per name) and join rooms');
+  await until('group peers', async () => (await Promise.all(nodes.map((n) => n.call('group-peers')))).every((l) => (l as string[]).length === 2));
+  await a.call('watch-group');
+  say('a prints every chat event it sees, live (lines marked [a:event])');
+  const alice = (await a.call('user', { key: 'alice', room: 'room/42' })) as { pid: string };
+  const bob = (await b.call('user', { key: 'bob', room: 'room/42' })) as { pid: string };
+  await c.call('user', { key: 'carol', room: 'room/7' });
+  say(`alice on a (${alice.pid}), bob on b (${bob.pid}), carol on c`);
+  await until('replicated', async () => (await c.call('lookup', { key: 'alice' })) !== null && (await a.call('lookup', { key: 'carol' })) !== null);
+  say(`c looks up user/alice: ${JSON.stringify(await c.call('lookup', { key: 'alice' }))}`);
+  const delivered = await c.call('dispatch', { room: 'room/42', text: 'hello room 42 from c' });
+  say(`c dispatches to room/42 (${String(delivered)} members, one frame per remote node)`);
+  await until('dispatch delivered', () => events.filter((e) => e['event'] === 'log' && e['text']?.includes('hello room 42')).length >= 2);
+
+  step('Partition a | b, and register user/dave on both sides: a conflict');
+  await a.call('partition', { node: 'b' });
+  await b.call('partition', { node: 'a' });
+  await until('a and b apart', async () => !((await a.call('peers')) as string[]).includes('b'));
+  const daveA = (await a.call('user', { key: 'dave', room: 'room/1' })) as { pid: string; result: string };
+  await new Promise((r) => setTimeout(r, 20)); // so b's registration is the later one
+  const daveB = (await b.call('user', { key: 'dave', room: 'room/1' })) as { pid: string; result: string };
+  say(`a registers user/dave → ${daveA.result} (${daveA.pid}); b registers user/dave → ${daveB.result} (${daveB.pid})`);
+  step('Heal: the sides exchange snapshots; the later registration wins, the loser is killed');
+  await a.call('heal', { node: 'b' });
+  await b.call('heal', { node: 'a' });
+  await until('converged', async () => {
+    const views = await Promise.all(nodes.map((n) => n.call('lookup', { key: 'dave' })));
+    return views.every((v) => (v as { pid: string } | null)?.pid === daveB.pid);
+  }, 20_000);
+  say(`every node now says user/dave → ${daveB.pid}; a's dave alive: ${String(await a.call('alive', { target: daveA.pid }))}`);
+
   step('a and b monitor the greeter on c; then c is killed with SIGKILL');
   await a.call('monitor', { target: c.greeter });
   await b.call('monitor', { target: c.greeter });
   const killedAt = Date.now();
+  const firstAfterKill = events.length;
   c.child.kill('SIGKILL');
   await until('a and b notice c is gone', () =>
-    ['a', 'b'].every((n) => events.some((e) => e.at === n && e['event'] === 'nodedown' && e['node'] === 'c')) &&
-    ['a', 'b'].every((n) => events.some((e) => e.at === n && e['event'] === 'down')),
+    ['a', 'b'].every((n) => events.slice(firstAfterKill).some((e) => e.at === n && e['event'] === 'nodedown' && e['node'] === 'c')) &&
+    ['a', 'b'].every((n) => events.slice(firstAfterKill).some((e) => e.at === n && e['event'] === 'down')),
   );
-  for (const e of events.filter((x) => x['event'] === 'nodedown' || x['event'] === 'down')) {
+  for (const e of events.slice(firstAfterKill).filter((x) => x['event'] === 'nodedown' || x['event'] === 'down')) {
     if (e['event'] === 'nodedown') say(`${e.at}: nodedown ${e['node']} (reason: ${e['reason']})`);
     else say(`${e.at}: monitor fired for ${e['pid']} (reason: ${e['reason']})`);
   }
   say(`noticed ${Date.now() - killedAt} ms after the kill`);
   say(`a's peers now: ${JSON.stringify(await a.call('peers'))}, b's peers: ${JSON.stringify(await b.call('peers'))}`);
+  await until('carol purged', async () => (await a.call('lookup', { key: 'carol' })) === null);
+  say('c\'s chat entries (user/carol, its room membership) were purged on a and b with reason nodedown');
   console.log(`\n${bold('Done.')} Next: npm test runs the suite; docs/api.md is the API tour.`);
 } finally {
   for (const n of nodes) n.child.kill('SIGKILL');
