@@ -83,7 +83,11 @@ export class Group implements GroupEndpoint, ReplicaHost {
     const resolved = resolveGroupOptions(options);
     if (!node.running) throw new NotRunningError(`Group.start: node ${node.name} is not running`);
     const group = new Group(node, resolved);
-    attachGroup(node, resolved.name, group);
+    try {
+      attachGroup(node, resolved.name, group);
+    } catch {
+      throw new InvalidArgumentError(`Group.start: a Group named "${resolved.name}" is already running on node ${node.name}; stop it first or pick another name`);
+    }
     node.on('nodeup', group.onUp);
     node.on('nodedown', group.onDown);
     group.replicator.start();
@@ -268,7 +272,12 @@ export class Group implements GroupEndpoint, ReplicaHost {
    * a callback gets `(events, {group})`.
    */
   monitor(pattern: Pattern, subscriber: Subscriber<unknown>, options: { cluster?: string | null } = {}): 'ok' {
+    if (!this.running) throw new NotRunningError(`monitor: Group ${this.name} has stopped`);
     const cluster = clusterOption(options.cluster, 'monitor');
+    if (subscriber instanceof Pid && subscriber.node !== this.node.name) {
+      // Events are node-local; a subscriber elsewhere subscribes through its own node's Group.
+      throw new InvalidArgumentError(`monitor: subscriber ${subscriber.key} lives on node ${subscriber.node}; subscribe on that node's Group`);
+    }
     this.subscriptions.add(cluster, pattern, subscriber);
     if (subscriber instanceof Pid && subscriber.node === this.node.name) this.watch(subscriber);
     return 'ok';
@@ -444,7 +453,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
 }
 
 function readCluster(cluster: unknown): ClusterName {
-  return cluster === undefined || cluster === null ? null : typeof cluster === 'string' ? cluster : clusterOption(cluster, 'read');
+  return cluster === undefined || cluster === null ? null : typeof cluster === 'string' && cluster !== '' ? cluster : clusterOption(cluster, 'read');
 }
 
 function clusterList(clusters: string | string[], what: string): string[] {

@@ -131,3 +131,20 @@ describe('Group on three simulated nodes', () => {
     expect(inbox.sort()).toEqual(['a:hi', 'b:hi', 'b:hi', 'c:hi']);
   });
 });
+
+describe('Group argument checks', () => {
+  it('refuses a second instance of one name, remote subscribers, monitor after stop, and the empty cluster name', async () => {
+    const sim = createSim(3);
+    try {
+      const [a, b] = await sim.cluster('a', 'b');
+      const g = await Group.start(a, { name: 'x', log: false });
+      await expect(Group.start(a, { name: 'x' })).rejects.toThrow(/already running.*stop it first/);
+      expect(() => g.monitor(ALL, idle(b))).toThrow(/subscribe on that node's Group/);
+      expect(() => g.lookup('k', { cluster: '' })).toThrow(/non-empty string/);
+      await g.stop();
+      expect(() => g.monitor(ALL, () => undefined)).toThrow(/has stopped/);
+    } finally {
+      await sim.teardown();
+    }
+  });
+});
