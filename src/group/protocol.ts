@@ -10,7 +10,10 @@ import type { ClusterName } from './clusters.js';
 export const GroupFrame = {
   /** [group, clusters] — "I run this Group": sent on Group start and on nodeup. */
   HELLO: 0x30,
-  /** [group, clusters] — reply to HELLO. */
+  /**
+   * [group, clusters, placed] — reply to HELLO; `placed`: the named clusters the responder put the
+   * sender in (from its HELLO), so the sender can correct a connect/disconnect made meanwhile.
+   */
   HELLO_ACK: 0x31,
   /** [group, cluster, seq, registry[], members[], final, replace] — rows owned by the sender. */
   STATE: 0x32,

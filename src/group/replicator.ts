@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { describeReason } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Node } from '../node/node.js';
@@ -146,7 +147,8 @@ export class Replicator {
       case GroupFrame.RESYNC:
         return this.onResync(peer.name, body);
       case GroupFrame.BYE:
-        return this.forgetPeer(peer.name, 'nodedown');
+        // The node is up but its Group instance stopped: that node is down for this Group only.
+        return this.forgetPeer(peer.name, { nodedown: peer.name });
     }
   }
 
@@ -163,8 +165,20 @@ export class Replicator {
         shared.push(cluster);
       }
     }
-    if (isHello) this.send(peer, GroupFrame.HELLO_ACK, [this.myClusters()]);
-    for (const cluster of shared) this.sendState(peer, cluster, false);
+    let viaConnect: string[] = [];
+    if (isHello) {
+      this.send(peer, GroupFrame.HELLO_ACK, [this.myClusters(), shared.slice(1)]);
+    } else {
+      // Our HELLO listed our clusters as they were when we sent it, and a connect or disconnect
+      // made since went to the peers of that moment, which did not include this one yet. The ack
+      // says which clusters the peer put us in: tell it the difference (reference §7.3 item 7).
+      const placed = stringList(body[2]) ?? [];
+      viaConnect = shared.filter((c): c is string => c !== null && !placed.includes(c));
+      const stale = placed.filter((c) => !membership.has(c, self));
+      if (viaConnect.length > 0) this.send(peer, GroupFrame.CONNECT, [viaConnect]); // its CONNECT_ACK starts the state exchange
+      if (stale.length > 0) this.send(peer, GroupFrame.DISCONNECT, [stale]);
+    }
+    for (const cluster of shared) if (cluster === null || !viaConnect.includes(cluster)) this.sendState(peer, cluster, false);
     this.host.logger.info({ event: 'group_peer_up', group: this.host.name, peer }, `group ${this.host.name}: ${peer} joined`);
   }
 
@@ -231,12 +245,19 @@ export class Replicator {
       seen?.add(row);
       events.push(this.host.event('registered', row, null, null));
     } else if (existing.pid.equals(incoming.pid)) {
-      const row = incoming.time > existing.time ? this.insertRegistry(incoming) : existing;
+      // Rows of one pid come only from its owner, in order, so the snapshot's copy is the current
+      // one, whatever its time (ours may carry the later time of a conflict resolved here, and a
+      // resync must repair a lost update even if the owner's clock is behind ours).
+      const row = this.insertRegistry(incoming);
       seen?.add(row);
+      if (!isDeepStrictEqual(existing.meta, incoming.meta)) events.push(this.host.event('registered', row, existing.meta, null));
     } else if (existing.pid.node === this.host.node.name) {
       this.resolveConflict(existing, incoming, events, seen);
     } else if (incoming.time > existing.time) {
-      seen?.add(this.insertRegistry(incoming));
+      // Not `seen?.add(this.insertRegistry(...))`: optional chaining would skip the insert itself
+      // whenever `seen` is undefined (every merge but a resync).
+      const row = this.insertRegistry(incoming);
+      seen?.add(row);
     }
   }
 
@@ -248,11 +269,12 @@ export class Replicator {
       const row = tables.member(incoming.cluster, incoming.key, incoming.pid)!;
       seen?.add(row);
       events.push(this.host.event('joined', row, null, null));
-    } else if (incoming.time > existing.time) {
-      tables.join(incoming.cluster, incoming.key, incoming.pid, incoming.meta, incoming.time);
-      seen?.add(tables.member(incoming.cluster, incoming.key, incoming.pid)!);
     } else {
-      seen?.add(existing);
+      // From its owner, in order: the current copy (see mergeRegistry).
+      tables.join(incoming.cluster, incoming.key, incoming.pid, incoming.meta, incoming.time);
+      const row = tables.member(incoming.cluster, incoming.key, incoming.pid)!;
+      seen?.add(row);
+      if (!isDeepStrictEqual(existing.meta, incoming.meta)) events.push(this.host.event('joined', row, existing.meta, null));
     }
   }
 
@@ -351,7 +373,10 @@ export class Replicator {
     } else {
       winner = remote.time > local.time || (remote.time === local.time && remote.pid.compare(local.pid) > 0) ? remote.pid : local.pid;
     }
-    const now = node.clock.wallNow();
+    // The re-timestamp must be later than both entries even if this wall clock is behind them (a
+    // skewed node, a clock stepped back): a third node holding the loser only gives way to a
+    // later time, and nothing else will ever tell it the loser lost.
+    const now = Math.max(node.clock.wallNow(), local.time + 1, remote.time + 1);
     logger.warn(
       { event: 'group_conflict', group: this.host.name, cluster: local.cluster, key: local.key, local: local.pid.key, remote: remote.pid.key, winner: winner instanceof Pid ? winner.key : null },
       `registry conflict on "${local.key}": ${winner instanceof Pid ? `${winner.key} keeps it` : 'neither keeps it'}`,
@@ -454,7 +479,7 @@ export class Replicator {
   }
 
   /** A peer left this Group (nodedown or BYE): purge its rows and memberships, one event batch. */
-  private forgetPeer(peer: string, reason: string): void {
+  private forgetPeer(peer: string, reason: unknown): void {
     this.host.membership.removeNode(peer);
     this.peerSeq.delete(peer);
     for (const key of [...this.pendingState.keys()]) if (key.startsWith(`${peer}|`)) this.pendingState.delete(key);

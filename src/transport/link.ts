@@ -330,6 +330,7 @@ export class Link {
         return;
       }
       if (!this.owner.isKnownType(type)) {
+        if (type >= FIRST_LAYER_TYPE) return; // an upper layer (a Group) this node does not run
         this.badFrame(`unknown frame type ${frameTypeName(type)}`);
         return;
       }
@@ -360,6 +361,7 @@ export class Link {
   }
 
   private onBatch(type: number, payload: Buffer): void {
+    if (type >= FIRST_LAYER_TYPE && !this.owner.isKnownType(type)) return;
     if (!this.owner.isBatchable(type)) {
       this.badFrame(`frame type ${frameTypeName(type)} cannot be batched`);
       return;
@@ -520,6 +522,13 @@ export class Link {
 }
 
 const EMPTY = encode({});
+
+/**
+ * Frame types from here up belong to the layers above the node (0x30+: group replication). A
+ * node that does not run such a layer drops their frames: peers running a Group say hello to
+ * every node, and that must not cost the link. Unknown transport and node types still close it.
+ */
+const FIRST_LAYER_TYPE = 0x30;
 
 /** Refusals that are part of normal operation (dial races, injected partitions): logged at debug. */
 const QUIET_REFUSALS = new Set(['duplicate_connection', 'blocked', 'stopping']);

@@ -169,12 +169,23 @@ describe('codec round trips', () => {
   });
 
   it('round-trips JSON-like values (property)', () => {
+    // A "__proto__" key is renamed by msgpackr's prototype-pollution guard (documented and tested
+    // on its own below), so the generated values leave it out.
+    const hasProtoKey = (v: unknown): boolean =>
+      typeof v === 'object' && v !== null && (Object.prototype.hasOwnProperty.call(v, '__proto__') || Object.values(v).some(hasProtoKey));
     fc.assert(
-      fc.property(fc.jsonValue(), (value) => {
+      fc.property(fc.jsonValue().filter((v) => !hasProtoKey(v)), (value) => {
         expect(roundTrip(value)).toEqual(withoutNegativeZero(value));
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('renames a "__proto__" key instead of letting it set the prototype of the decoded object', () => {
+    const decoded = decode(encode(JSON.parse('{"__proto__": {"polluted": true}, "a": 1}'))) as Record<string, unknown>;
+    expect(decoded['a']).toBe(1);
+    expect((decoded as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype);
   });
 
   it('round-trips values mixing pids, refs, bigints, dates and bytes (property)', () => {
