@@ -148,3 +148,30 @@ describe('Group argument checks', () => {
     }
   });
 });
+
+describe('Group instances', () => {
+  it('two nodes: Groups of different names on one node are isolated; each replicates only with its own name', async () => {
+    const sim = createSim(5);
+    try {
+      const [a, b] = await sim.cluster('a', 'b');
+      const chatA = await Group.start(a, { name: 'chat', log: false });
+      const jobsA = await Group.start(a, { name: 'jobs', log: false });
+      const chatB = await Group.start(b, { name: 'chat', log: false });
+      await sim.until(() => chatA.nodes().includes('b') && chatB.nodes().includes('a'), 'chat peers');
+      const p = idle(a);
+      expect(chatA.register('k', { in: 'chat' }, { pid: p })).toBe('ok');
+      expect(jobsA.register('k', { in: 'jobs' }, { pid: p })).toBe('ok'); // same key, other instance
+      await sim.until(() => chatB.lookup('k') !== null, 'chat replicated');
+      expect(chatB.lookup('k')?.meta).toEqual({ in: 'chat' });
+      expect(jobsA.nodes()).toEqual([]); // b runs no "jobs" Group
+      const jobsB = await Group.start(b, { name: 'jobs', log: false });
+      await sim.until(() => jobsB.lookup('k') !== null, 'jobs replicated once b starts it');
+      expect(jobsB.lookup('k')?.meta).toEqual({ in: 'jobs' });
+      a.exit(p, 'done');
+      await sim.until(() => chatB.lookup('k') === null && jobsB.lookup('k') === null, 'both purged');
+      for (const g of [chatA, jobsA, chatB, jobsB]) expect(g.checkConsistency()).toEqual([]);
+    } finally {
+      await sim.teardown();
+    }
+  });
+});
