@@ -341,7 +341,7 @@ export class GroupTables {
     return this.removeOwned(node, undefined);
   }
 
-  /** Remove the rows of `cluster` owned by `node` (cluster disconnect); returned in canonical order. */
+  /** Remove the rows of `cluster` owned by `node` (cluster disconnect); returned in owner index order. */
   purgeClusterOwnedBy(cluster: Cluster, node: string): Row[] {
     return this.removeOwned(node, cluster);
   }
@@ -478,27 +478,31 @@ export class GroupTables {
     else this.removeMemberRows(table, row.key, row);
   }
 
-  /** Remove the rows owned by `node` (of one cluster, or all when `cluster` is undefined). */
+  /**
+   * Remove the rows owned by `node` (of one cluster, or all when `cluster` is undefined), in owner
+   * index order. No sort: a node-down purge of 200k rows spent a third of its time sorting
+   * (measured), and the memberships of one group only need gathering, so a Map does it in O(n).
+   */
   private removeOwned(node: string, cluster: Cluster | undefined): Row[] {
-    const removed = this.ownedRows(node, cluster);
-    // Canonical order puts the rows of one (cluster, key) next to each other: one group at a time.
-    let i = 0;
-    while (i < removed.length) {
-      const row = removed[i]!;
+    const removed: Row[] = [];
+    this.forEachOwnedRow(node, (row) => {
+      if (cluster === undefined || row.cluster === cluster) removed.push(row);
+    });
+    const doomedMembers = new Map<ClusterTable, Map<string, Set<MemberRow>>>();
+    for (const row of removed) {
       const table = this.tableForRead(row.cluster)!;
       if (row instanceof RegistryRow) {
         this.removeRegistryRow(table, row);
-        i++;
         continue;
       }
-      const doomed = new Set<MemberRow>();
-      while (i < removed.length) {
-        const next = removed[i]!;
-        if (next.cluster !== row.cluster || next.key !== row.key) break;
-        doomed.add(next as MemberRow);
-        i++;
-      }
-      this.removeMemberRows(table, row.key, doomed);
+      let byKey = doomedMembers.get(table);
+      if (byKey === undefined) doomedMembers.set(table, (byKey = new Map()));
+      let doomed = byKey.get(row.key);
+      if (doomed === undefined) byKey.set(row.key, (doomed = new Set()));
+      doomed.add(row);
+    }
+    for (const [table, byKey] of doomedMembers) {
+      for (const [key, doomed] of byKey) this.removeMemberRows(table, key, doomed);
     }
     return removed;
   }
