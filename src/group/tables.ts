@@ -395,10 +395,10 @@ export class GroupTables {
     return row;
   }
 
-  private removeRegistryRow(table: ClusterTable, row: RegistryRow): void {
+  private removeRegistryRow(table: ClusterTable, row: RegistryRow, detach = true): void {
     table.registry.delete(row.key);
     if (!table.groups.has(row.key)) table.keys.delete(row.key);
-    this.detachOwned(row);
+    if (detach) this.detachOwned(row);
     this.dropIfEmpty(table);
   }
 
@@ -441,7 +441,7 @@ export class GroupTables {
    * Remove `doomed` (one row, or a set of rows, of group `key`). A set is filtered out in one pass,
    * so purging a node with many members of a large group does not splice the array once per row.
    */
-  private removeMemberRows(table: ClusterTable, key: string, doomed: MemberRow | ReadonlySet<MemberRow>): void {
+  private removeMemberRows(table: ClusterTable, key: string, doomed: MemberRow | ReadonlySet<MemberRow>, detach = true): void {
     const members = table.groups.get(key)!;
     let kept: MemberRow[] | undefined;
     if (members instanceof MemberRow) {
@@ -465,7 +465,9 @@ export class GroupTables {
     } else if (kept !== members) {
       table.groups.set(key, kept);
     }
-    if (doomed instanceof MemberRow) this.detachOwned(doomed);
+    if (!detach) {
+      // The caller drops the whole owner entry at once.
+    } else if (doomed instanceof MemberRow) this.detachOwned(doomed);
     else for (const row of doomed) this.detachOwned(row);
     this.dropIfEmpty(table);
   }
@@ -488,11 +490,14 @@ export class GroupTables {
     this.forEachOwnedRow(node, (row) => {
       if (cluster === undefined || row.cluster === cluster) removed.push(row);
     });
+    // A whole node goes: its owner entry is dropped in one step instead of row by row.
+    const whole = cluster === undefined;
+    if (whole) this.byOwner.delete(node);
     const doomedMembers = new Map<ClusterTable, Map<string, Set<MemberRow>>>();
     for (const row of removed) {
       const table = this.tableForRead(row.cluster)!;
       if (row instanceof RegistryRow) {
-        this.removeRegistryRow(table, row);
+        this.removeRegistryRow(table, row, !whole);
         continue;
       }
       let byKey = doomedMembers.get(table);
@@ -502,7 +507,7 @@ export class GroupTables {
       doomed.add(row);
     }
     for (const [table, byKey] of doomedMembers) {
-      for (const [key, doomed] of byKey) this.removeMemberRows(table, key, doomed);
+      for (const [key, doomed] of byKey) this.removeMemberRows(table, key, doomed, !whole);
     }
     return removed;
   }
