@@ -83,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
 
   const runs = options.runs === undefined ? 3 : Number(options.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs takes a whole number >= 1, got ${options.runs}`);
-  const selected = select(workloads, [...positionals, ...(options.only ?? []).flatMap((list) => list.split(','))]);
+  const selected = select(workloads, [...positionals, ...(options.only ?? [])].flatMap((list) => list.split(',')).filter((id) => id !== ''));
   const params = applyOverrides(selected, options.param ?? []);
   const profileDir = options.profile;
   if (profileDir !== undefined) await mkdir(profileDir, { recursive: true });
