@@ -289,6 +289,20 @@ let slabUsed = 0;
  * Throws EncodeError, naming what and where, for values that cannot cross the wire (see the
  * module comment): `cannot encode a function (handler) at .handler`.
  */
+/**
+ * Throw the EncodeError `encode` would throw, without encoding: for values that must be
+ * sendable later (a registration's meta on a node that has no peers yet).
+ */
+export function assertEncodable(value: unknown): void {
+  let encodable: boolean;
+  try {
+    encodable = isEncodable(value, 0);
+  } catch (error) {
+    throw new EncodeError(`cannot encode value: reading it threw ${messageOf(error)}`, { cause: error });
+  }
+  if (!encodable) throw unencodableError(value);
+}
+
 export function encode(value: unknown): Buffer {
   let encodable: boolean;
   try {
