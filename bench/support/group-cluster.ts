@@ -71,6 +71,30 @@ export function awaitCounts(nodes: readonly BenchNodeProcess[], registered: numb
 
 // ---- role arguments and results ----------------------------------------------------------------
 
+/**
+ * D1/D2: A writes `count` rows (one per idle process spawned before the clock) with `write`; the
+ * clock runs from the driver's go until B and C report, from their own monitor callbacks, that
+ * they have all of them. Afterwards (untimed) A's processes exit and every table empties again.
+ */
+export async function measureReplication(
+  { a, b, c }: GroupCluster,
+  options: { type: 'registered' | 'joined'; count: number; write: 'registerAll' | 'joinAll'; writeArgs: WriteAllArgs; timeoutMs: number },
+): Promise<{ converged: number; seconds: number; calls_done: number }> {
+  await a.invoke(GROUP_ROLES, 'spawnIdle', { count: options.count } satisfies SpawnArgs);
+  const expect: ExpectArgs = { type: options.type, count: options.count, timeoutMs: options.timeoutMs };
+  await Promise.all([b.invoke(GROUP_ROLES, 'expectRows', expect), c.invoke(GROUP_ROLES, 'expectRows', expect)]);
+  const started = performance.now();
+  const [callsDone] = await Promise.all([
+    a.invoke<number>(GROUP_ROLES, options.write, options.writeArgs),
+    b.invoke(GROUP_ROLES, 'awaitExpected'),
+    c.invoke(GROUP_ROLES, 'awaitExpected'),
+  ]);
+  const seconds = (performance.now() - started) / 1000;
+  await a.invoke(GROUP_ROLES, 'killSpawned');
+  await awaitCounts([a, b, c], 0, 0, options.timeoutMs);
+  return { converged: options.count / seconds, seconds, calls_done: callsDone };
+}
+
 export interface WaitPeersArgs {
   readonly count: number;
   readonly timeoutMs: number;

@@ -11,7 +11,7 @@
  * callers would. After each run A's processes exit and the driver waits (untimed) until every
  * node's registry is empty again.
  */
-import { GROUP_ROLES, awaitCounts, startGroupCluster, stopAll, type ExpectArgs, type SpawnArgs, type WriteAllArgs } from '../support/group-cluster.js';
+import { measureReplication, startGroupCluster, stopAll } from '../support/group-cluster.js';
 import { defineWorkload } from '../support/workload.js';
 
 export default defineWorkload({
@@ -25,24 +25,17 @@ export default defineWorkload({
   },
 
   async start(params, context) {
-    const { a, b, c } = await startGroupCluster(context.profileDir);
+    const cluster = await startGroupCluster(context.profileDir);
     return {
-      async run() {
-        await a.invoke(GROUP_ROLES, 'spawnIdle', { count: params.keys } satisfies SpawnArgs);
-        const expect: ExpectArgs = { type: 'registered', count: params.keys, timeoutMs: params.timeoutMs };
-        await Promise.all([b.invoke(GROUP_ROLES, 'expectRows', expect), c.invoke(GROUP_ROLES, 'expectRows', expect)]);
-        const started = performance.now();
-        const [callsDone] = await Promise.all([
-          a.invoke<number>(GROUP_ROLES, 'registerAll', { chunk: params.chunk } satisfies WriteAllArgs),
-          b.invoke(GROUP_ROLES, 'awaitExpected'),
-          c.invoke(GROUP_ROLES, 'awaitExpected'),
-        ]);
-        const seconds = (performance.now() - started) / 1000;
-        await a.invoke(GROUP_ROLES, 'killSpawned');
-        await awaitCounts([a, b, c], 0, 0, params.timeoutMs);
-        return { converged: params.keys / seconds, seconds, calls_done: callsDone };
-      },
-      stop: () => stopAll([a, b, c]),
+      run: () =>
+        measureReplication(cluster, {
+          type: 'registered',
+          count: params.keys,
+          write: 'registerAll',
+          writeArgs: { chunk: params.chunk },
+          timeoutMs: params.timeoutMs,
+        }),
+      stop: () => stopAll([cluster.a, cluster.b, cluster.c]),
     };
   },
 });

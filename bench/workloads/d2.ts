@@ -7,7 +7,7 @@
  * report when they have N of them and N memberships; A yields to the event loop every `chunk`
  * joins; after each run A's processes exit and the driver waits (untimed) for empty tables.
  */
-import { GROUP_ROLES, awaitCounts, startGroupCluster, stopAll, type ExpectArgs, type SpawnArgs, type WriteAllArgs } from '../support/group-cluster.js';
+import { measureReplication, startGroupCluster, stopAll } from '../support/group-cluster.js';
 import { defineWorkload } from '../support/workload.js';
 
 export default defineWorkload({
@@ -21,24 +21,17 @@ export default defineWorkload({
   },
 
   async start(params, context) {
-    const { a, b, c } = await startGroupCluster(context.profileDir);
+    const cluster = await startGroupCluster(context.profileDir);
     return {
-      async run() {
-        await a.invoke(GROUP_ROLES, 'spawnIdle', { count: params.joins } satisfies SpawnArgs);
-        const expect: ExpectArgs = { type: 'joined', count: params.joins, timeoutMs: params.timeoutMs };
-        await Promise.all([b.invoke(GROUP_ROLES, 'expectRows', expect), c.invoke(GROUP_ROLES, 'expectRows', expect)]);
-        const started = performance.now();
-        const [callsDone] = await Promise.all([
-          a.invoke<number>(GROUP_ROLES, 'joinAll', { groups: params.groups, chunk: params.chunk } satisfies WriteAllArgs),
-          b.invoke(GROUP_ROLES, 'awaitExpected'),
-          c.invoke(GROUP_ROLES, 'awaitExpected'),
-        ]);
-        const seconds = (performance.now() - started) / 1000;
-        await a.invoke(GROUP_ROLES, 'killSpawned');
-        await awaitCounts([a, b, c], 0, 0, params.timeoutMs);
-        return { converged: params.joins / seconds, seconds, calls_done: callsDone };
-      },
-      stop: () => stopAll([a, b, c]),
+      run: () =>
+        measureReplication(cluster, {
+          type: 'joined',
+          count: params.joins,
+          write: 'joinAll',
+          writeArgs: { groups: params.groups, chunk: params.chunk },
+          timeoutMs: params.timeoutMs,
+        }),
+      stop: () => stopAll([cluster.a, cluster.b, cluster.c]),
     };
   },
 });

@@ -51,12 +51,13 @@ type KeyIndex = btree.default<string, undefined>;
 /** A cluster name; `null` is the default cluster every Group peer is in ('' is a named cluster). */
 export type Cluster = string | null;
 
-/** A registry row: `key` names `pid` in `cluster`. `time` is the writer's wall clock (epoch ms). */
-export class RegistryRow {
+/** The fields every row has (prototype getters only: no per-row memory beyond the five fields). */
+abstract class RowFields {
   readonly cluster: Cluster;
   readonly key: string;
   readonly pid: Pid;
   readonly meta: unknown;
+  /** The writer's wall clock (epoch ms). */
   readonly time: number;
 
   constructor(cluster: Cluster, key: string, pid: Pid, meta: unknown, time: number) {
@@ -65,11 +66,6 @@ export class RegistryRow {
     this.pid = pid;
     this.meta = meta;
     this.time = time;
-  }
-
-  /** Discriminant for `Row` (a prototype getter: no per-row memory). */
-  get kind(): 'registry' {
-    return 'registry';
   }
 
   /** The owner node: the only node allowed to write this row. */
@@ -78,28 +74,18 @@ export class RegistryRow {
   }
 }
 
-/** A membership row: `pid` is a member of group `key` in `cluster`. */
-export class MemberRow {
-  readonly cluster: Cluster;
-  readonly key: string;
-  readonly pid: Pid;
-  readonly meta: unknown;
-  readonly time: number;
-
-  constructor(cluster: Cluster, key: string, pid: Pid, meta: unknown, time: number) {
-    this.cluster = cluster;
-    this.key = key;
-    this.pid = pid;
-    this.meta = meta;
-    this.time = time;
+/** A registry row: `key` names `pid` in `cluster`. */
+export class RegistryRow extends RowFields {
+  /** Discriminant for `Row`. */
+  get kind(): 'registry' {
+    return 'registry';
   }
+}
 
+/** A membership row: `pid` is a member of group `key` in `cluster`. */
+export class MemberRow extends RowFields {
   get kind(): 'member' {
     return 'member';
-  }
-
-  get node(): string {
-    return this.pid.node;
   }
 }
 

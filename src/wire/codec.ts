@@ -298,20 +298,14 @@ export function assertEncodable(value: unknown): void {
   try {
     encodable = isEncodable(value, 0);
   } catch (error) {
+    // A getter or toJSON of the value threw.
     throw new EncodeError(`cannot encode value: reading it threw ${messageOf(error)}`, { cause: error });
   }
   if (!encodable) throw unencodableError(value);
 }
 
 export function encode(value: unknown): Buffer {
-  let encodable: boolean;
-  try {
-    encodable = isEncodable(value, 0);
-  } catch (error) {
-    // A getter or toJSON of the value threw.
-    throw new EncodeError(`cannot encode value: reading it threw ${messageOf(error)}`, { cause: error });
-  }
-  if (!encodable) throw unencodableError(value);
+  assertEncodable(value);
   let start = Math.max(slabUsed, packr.position);
   if (SLAB_BYTES - start < SLAB_MIN_ROOM) {
     slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
