@@ -10,6 +10,7 @@ import { Pid, type Ref } from '../../../src/process/pid.js';
 import { isServerClass } from '../../../src/process/server.js';
 import { ProcessTable, currentProcess } from '../../../src/process/table.js';
 import { realClock, type Clock, type Timer } from '../../../src/time/clock.js';
+import { waitFor as pollUntil } from '../../support/wait.js';
 
 export class LocalHost implements ProcessHost {
   readonly name: string;
@@ -175,11 +176,7 @@ export class SteppedClock implements Clock {
 
 /** Poll `predicate` until it returns true; fails after `timeoutMs`. */
 export async function waitFor(predicate: () => boolean, what = 'condition', timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`waitFor: ${what} not reached within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
+  await pollUntil(predicate, { timeoutMs, intervalMs: 2, what });
 }
 
 /** A promise plus its resolve function (Node 20 has no Promise.withResolvers). */
