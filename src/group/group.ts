@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { InvalidArgumentError, NoProcError, NotRunningError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Node, NodeDownEvent, NodeUpEvent } from '../node/node.js';
-import { Pid, type Ref } from '../process/pid.js';
+import { Pid } from '../process/pid.js';
 import type { PeerIdentity } from '../transport/link.js';
 import { ClusterMembership, type ClusterName } from './clusters.js';
 import { ALL, type GroupEvent, type GroupEventCallback, type Pattern, type Subscriber } from './events.js';
@@ -60,8 +60,9 @@ export class Group implements GroupEndpoint, ReplicaHost {
   readonly logger: Logger;
   private readonly subscriptions = new Subscriptions<unknown>();
   private readonly replicator: Replicator;
-  /** One node monitor per local pid that has rows or subscriptions. */
-  private readonly watched = new Map<string, Ref>();
+  /** Local processes that exited with rows or subscriptions, cleaned up together in a microtask. */
+  private exited: Array<{ pid: Pid; reason: unknown }> = [];
+  private readonly stopExitListener: () => void;
   private level: GroupLogLevel;
   private running = true;
   private readonly onUp = (e: NodeUpEvent): void => this.replicator.onNodeUp(e.node);
@@ -76,6 +77,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
     this.logger.level = LEVELS[String(options.log)]!;
     this.membership.add(null, node.name);
     this.replicator = new Replicator(this);
+    this.stopExitListener = node.onProcessExit((pid, reason) => this.onLocalExit(pid, reason));
   }
 
   /** Start a Group instance on a node and say hello to the peers running the same name. */
@@ -102,8 +104,8 @@ export class Group implements GroupEndpoint, ReplicaHost {
     this.node.off('nodeup', this.onUp);
     this.node.off('nodedown', this.onDown);
     detachGroup(this.node, this.name);
-    for (const ref of this.watched.values()) this.node.demonitor(ref);
-    this.watched.clear();
+    this.stopExitListener();
+    this.exited = [];
   }
 
   // ---- registry ---------------------------------------------------------------------------
@@ -120,7 +122,6 @@ export class Group implements GroupEndpoint, ReplicaHost {
     const reason = existing === undefined ? 'register' : 'update';
     const payload = this.replicator.encodeOp(cluster, Op.REGISTER, key, pid, meta, time, reason);
     this.tables.register(cluster, key, pid, meta, time);
-    this.watch(pid);
     this.replicator.broadcast(cluster, payload);
     this.emit([this.event('registered', this.tables.lookup(cluster, key)!, existing?.meta ?? null, null)]);
     return 'ok';
@@ -139,17 +140,18 @@ export class Group implements GroupEndpoint, ReplicaHost {
     if (existing.pid.node !== this.node.name) return 'not_owner';
     const payload = this.replicator.encodeOp(cluster, Op.UNREGISTER, key, existing.pid, existing.meta, existing.time, 'unregister');
     this.tables.unregister(cluster, key, existing.pid);
-    this.unwatchIfUnused(existing.pid);
     this.replicator.broadcast(cluster, payload);
     this.emit([this.event('unregistered', existing, null, 'unregister')]);
     return 'ok';
   }
 
   /** The process registered under `key`, with its meta, or null. */
-  lookup(key: string, options: ReadOptions = {}): Entry | null {
-    const row = this.tables.lookup(readCluster(options.cluster), key);
+  lookup(key: string, options?: ReadOptions): Entry | null {
+    const row = this.tables.lookup(options === undefined ? null : readCluster(options.cluster), key);
     if (row === undefined) return null;
-    return { pid: row.pid, meta: this.extract(row.meta, options.extractMeta) };
+    // The stored row is the entry (frozen, own fields pid and meta): nothing to allocate.
+    const extract = options?.extractMeta ?? this.options.extractMeta;
+    return extract === undefined ? row : { pid: row.pid, meta: extract(row.meta) };
   }
 
   /** The registered process of `key`, or undefined (global-style `whereis`). */
@@ -169,7 +171,6 @@ export class Group implements GroupEndpoint, ReplicaHost {
     const time = this.node.clock.wallNow();
     const payload = this.replicator.encodeOp(cluster, Op.JOIN, key, pid, meta, time, existing === undefined ? 'join' : 'update');
     this.tables.join(cluster, key, pid, meta, time);
-    this.watch(pid);
     this.replicator.broadcast(cluster, payload);
     this.emit([this.event('joined', this.tables.member(cluster, key, pid)!, existing?.meta ?? null, null)]);
     return 'ok';
@@ -183,7 +184,6 @@ export class Group implements GroupEndpoint, ReplicaHost {
     if (existing === undefined) return 'not_in_group';
     const payload = this.replicator.encodeOp(cluster, Op.LEAVE, key, pid, existing.meta, existing.time, 'leave');
     this.tables.leave(cluster, key, pid);
-    this.unwatchIfUnused(pid);
     this.replicator.broadcast(cluster, payload);
     this.emit([this.event('left', existing, null, 'leave')]);
     return 'ok';
@@ -199,20 +199,23 @@ export class Group implements GroupEndpoint, ReplicaHost {
     const limit = options.limit ?? Infinity;
     if (typeof limit !== 'number' || !(limit >= 0)) throw new InvalidArgumentError('members: limit must be a number >= 0');
     const prefix = key.endsWith('/');
-    const rows: Row[] = [];
+    // `owned`: a fresh array no one else holds (tables.members() may hand out the stored one).
+    let rows: readonly Row[] = prefix ? this.tables.membersByPrefix(cluster, key) : this.tables.members(cluster, key);
+    let owned = prefix;
     if (options.includeRegistered === true) {
-      if (prefix) rows.push(...this.tables.registryByPrefix(cluster, key));
-      else {
-        const row = this.tables.lookup(cluster, key);
-        if (row !== undefined) rows.push(row);
+      const registered: Row[] = prefix ? this.tables.registryByPrefix(cluster, key) : optional(this.tables.lookup(cluster, key));
+      if (registered.length > 0) {
+        rows = registered.concat(rows);
+        owned = true;
       }
     }
-    rows.push(...(prefix ? this.tables.membersByPrefix(cluster, key) : this.tables.members(cluster, key)));
-    const out: Entry[] = [];
-    for (const row of rows) {
-      if (out.length >= limit) break;
-      out.push({ pid: row.pid, meta: this.extract(row.meta, options.extractMeta) });
-    }
+    const extract = options.extractMeta ?? this.options.extractMeta;
+    const count = Math.min(rows.length, limit);
+    // Rows are the entries (frozen, own fields pid and meta), so the common case costs one copy of
+    // an array of references, and the caller may sort or change that array as it likes.
+    if (extract === undefined) return owned && count === rows.length ? (rows as Row[]) : rows.slice(0, count);
+    const out = new Array<Entry>(count);
+    for (let i = 0; i < count; i++) out[i] = { pid: rows[i]!.pid, meta: extract(rows[i]!.meta) };
     return out;
   }
 
@@ -278,14 +281,14 @@ export class Group implements GroupEndpoint, ReplicaHost {
       // Events are node-local; a subscriber elsewhere subscribes through its own node's Group.
       throw new InvalidArgumentError(`monitor: subscriber ${subscriber.key} lives on node ${subscriber.node}; subscribe on that node's Group`);
     }
+    // A dead process never exits again: subscribing it would leak (a monitor of it fires at once).
+    if (subscriber instanceof Pid && !this.node.isAlive(subscriber)) return 'ok';
     this.subscriptions.add(cluster, pattern, subscriber);
-    if (subscriber instanceof Pid && subscriber.node === this.node.name) this.watch(subscriber);
     return 'ok';
   }
 
   demonitor(pattern: Pattern, subscriber: Subscriber<unknown>, options: { cluster?: string | null } = {}): 'ok' {
     this.subscriptions.remove(clusterOption(options.cluster, 'demonitor'), pattern, subscriber);
-    if (subscriber instanceof Pid) this.unwatchIfUnused(subscriber);
     return 'ok';
   }
 
@@ -310,7 +313,6 @@ export class Group implements GroupEndpoint, ReplicaHost {
       // Ours go everywhere; the others' we simply stop seeing (reads of a cluster we left see nothing).
       for (const node of this.tables.ownerNodes()) {
         for (const row of this.tables.purgeClusterOwnedBy(cluster, node)) {
-          if (row.pid.node === this.node.name) this.unwatchIfUnused(row.pid);
           events.push(this.event(row instanceof RegistryRow ? 'unregistered' : 'left', row, null, 'cluster_disconnect'));
         }
       }
@@ -401,29 +403,33 @@ export class Group implements GroupEndpoint, ReplicaHost {
     };
   }
 
-  watch(pid: Pid): void {
-    if (pid.node !== this.node.name || this.watched.has(pid.key)) return;
-    this.watched.set(pid.key, this.node.monitor(pid, ({ reason }) => this.onProcessDown(pid, reason)));
-  }
-
-  unwatchIfUnused(pid: Pid): void {
-    const ref = this.watched.get(pid.key);
-    if (ref === undefined || this.tables.rowsOfPid(pid).length > 0 || this.subscriptions.isSubscribed(pid)) return;
-    this.watched.delete(pid.key);
-    this.node.demonitor(ref);
-  }
-
   // ---- internals ----------------------------------------------------------------------------------
 
-  /** A local process died: its rows go (replicated with its exit reason), its subscriptions end. */
-  private onProcessDown(pid: Pid, reason: unknown): void {
-    this.watched.delete(pid.key);
-    this.subscriptions.removeSubscriber(pid);
-    if (!this.running) return;
-    const rows = this.tables.removePid(pid);
-    if (rows.length === 0) return;
-    this.replicator.broadcastRemovals(rows, reason);
-    this.emit(rows.map((row) => this.event(row instanceof RegistryRow ? 'unregistered' : 'left', row, null, reason)));
+  /**
+   * Every local exit passes here (synchronously, inside the exit): no per-process monitor. A pid
+   * with rows or subscriptions is queued; one microtask cleans up all the exits of a turn, so
+   * 10,000 processes dying together make one event batch and one replication burst.
+   */
+  private onLocalExit(pid: Pid, reason: unknown): void {
+    if (!this.running || (!this.tables.hasPid(pid) && !this.subscriptions.isSubscribed(pid))) return;
+    if (this.exited.length === 0) queueMicrotask(() => this.cleanUpExited());
+    this.exited.push({ pid, reason });
+  }
+
+  /** The exited processes' rows go (replicated with each one's exit reason), their subscriptions end. */
+  private cleanUpExited(): void {
+    const exited = this.exited;
+    this.exited = [];
+    const events: GroupEvent[] = [];
+    for (const { pid, reason } of exited) {
+      this.subscriptions.removeSubscriber(pid);
+      if (!this.running) continue;
+      const rows = this.tables.removePid(pid);
+      if (rows.length === 0) continue;
+      this.replicator.broadcastRemovals(rows, reason);
+      for (const row of rows) events.push(this.event(row instanceof RegistryRow ? 'unregistered' : 'left', row, null, reason));
+    }
+    this.emit(events);
   }
 
   private extract(meta: unknown, override: ((meta: unknown) => unknown) | undefined): unknown {
@@ -454,6 +460,10 @@ export class Group implements GroupEndpoint, ReplicaHost {
 
 function readCluster(cluster: unknown): ClusterName {
   return cluster === undefined || cluster === null ? null : typeof cluster === 'string' && cluster !== '' ? cluster : clusterOption(cluster, 'read');
+}
+
+function optional<T>(value: T | undefined): T[] {
+  return value === undefined ? [] : [value];
 }
 
 function clusterList(clusters: string | string[], what: string): string[] {

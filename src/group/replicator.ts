@@ -34,9 +34,6 @@ export interface ReplicaHost {
   emit(events: GroupEvent[]): void;
   /** Make an event from a row (applies extractMeta). */
   event(type: GroupEvent['type'], row: Row, previousMeta: unknown, reason: unknown): GroupEvent;
-  /** Start / stop watching a local pid that has rows. */
-  watch(pid: Pid): void;
-  unwatchIfUnused(pid: Pid): void;
 }
 
 /**
@@ -394,8 +391,7 @@ export class Replicator {
     );
     if (winner instanceof Pid && winner.equals(remote.pid)) {
       tables.unregister(local.cluster, local.key, local.pid);
-      this.host.unwatchIfUnused(local.pid);
-      const installed = this.insertRegistry({ ...remote, time: now });
+      const installed = this.insertRegistry({ cluster: remote.cluster, key: remote.key, pid: remote.pid, meta: remote.meta, time: now });
       seen?.add(installed);
       events.push(this.host.event('unregistered', local, null, 'resolve_conflict'));
       if (custom === undefined) node.exit(local.pid, { reason: 'group_registry_conflict', key: local.key, meta: remote.meta });
@@ -407,7 +403,6 @@ export class Replicator {
     } else {
       const payload = this.encodeOp(local.cluster, Op.UNREGISTER, local.key, local.pid, local.meta, local.time, 'resolve_conflict');
       tables.unregister(local.cluster, local.key, local.pid);
-      this.host.unwatchIfUnused(local.pid);
       this.broadcast(local.cluster, payload);
       events.push(this.host.event('unregistered', local, null, 'resolve_conflict'));
     }

@@ -51,21 +51,39 @@ type KeyIndex = btree.default<string, undefined>;
 /** A cluster name; `null` is the default cluster every Group peer is in ('' is a named cluster). */
 export type Cluster = string | null;
 
-/** The fields every row has (prototype getters only: no per-row memory beyond the five fields). */
+/**
+ * The fields every row has. A row is also what lookup() and members() hand out as an entry, so its
+ * only own enumerable fields are the entry's, `pid` and `meta` (an entry equals `{pid, meta}` for
+ * deep-equality and JSON), and it is frozen so that no caller can corrupt a table through it. The
+ * other fields are private, read through prototype getters: no per-row memory beyond five slots.
+ */
 abstract class RowFields {
-  readonly cluster: Cluster;
-  readonly key: string;
   readonly pid: Pid;
   readonly meta: unknown;
-  /** The writer's wall clock (epoch ms). */
-  readonly time: number;
+  readonly #cluster: Cluster;
+  readonly #key: string;
+  readonly #time: number;
 
   constructor(cluster: Cluster, key: string, pid: Pid, meta: unknown, time: number) {
-    this.cluster = cluster;
-    this.key = key;
     this.pid = pid;
     this.meta = meta;
-    this.time = time;
+    this.#cluster = cluster;
+    this.#key = key;
+    this.#time = time;
+    Object.freeze(this);
+  }
+
+  get cluster(): Cluster {
+    return this.#cluster;
+  }
+
+  get key(): string {
+    return this.#key;
+  }
+
+  /** The writer's wall clock (epoch ms). */
+  get time(): number {
+    return this.#time;
   }
 
   /** The owner node: the only node allowed to write this row. */
@@ -309,6 +327,11 @@ export class GroupTables {
     const out: Row[] = [];
     if (entry !== undefined) pushPidRows(entry, out);
     return out.sort(compareRows);
+  }
+
+  /** Whether `pid` has any row (no allocation: the process-exit path asks this of every exit). */
+  hasPid(pid: Pid): boolean {
+    return this.byOwner.get(pid.node)?.has(pid.key) === true;
   }
 
   /** Remove every row of `pid` (its death) and return them in canonical order. */

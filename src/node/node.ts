@@ -364,6 +364,16 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     this.mesh.unhandle(type);
   }
 
+  /**
+   * @internal Be told synchronously of every local process exit, after the process table is
+   * updated. The listener must not run user code (queue the work instead). Returns the remover.
+   * One listener per layer costs nothing per process, where a monitor per process costs a ref,
+   * a record and three index entries.
+   */
+  onProcessExit(listener: (pid: Pid, reason: unknown) => void): () => void {
+    return this.table.onExit(listener);
+  }
+
   /** @internal Send an already encoded frame to a peer; false if it is not connected. */
   sendRaw(peer: string, type: number, payload: Buffer): boolean {
     return this.mesh.send(peer, type, payload);

@@ -59,7 +59,6 @@ interface Actor {
 
 /** Private fields of Group read by the leak checks (not public API). */
 interface GroupInternals {
-  readonly watched: Map<string, unknown>;
   readonly subscriptions: { isSubscribed(subscriber: Pid): boolean };
 }
 
@@ -73,6 +72,8 @@ describe('Group on one node: the reference single-node suite (§3.2) and edge ca
   let group: Group;
   /** The reference's test process. */
   let me: Actor;
+  /** Node monitors before the scenario: the Group must not add any. */
+  let monitorsAtStart: number;
   /** Every actor spawned by the test, for the leak check. */
   let actors: Pid[];
 
@@ -129,16 +130,15 @@ describe('Group on one node: the reference single-node suite (§3.2) and edge ca
 
   const internals = (): GroupInternals => group as unknown as GroupInternals;
 
-  const watchedPids = (): string[] => [...internals().watched.keys()].sort();
-
-  const expectedWatched = (): string[] => {
-    const pids = new Set<string>();
+  /** Local pids the Group holds state for (rows or subscriptions): each must be alive. */
+  const heldPids = (): Pid[] => {
+    const pids = new Map<string, Pid>();
     for (const cluster of group.tables.clusters()) {
       const { registry, members } = group.tables.snapshotOwned(cluster, node.name);
-      for (const row of [...registry, ...members]) pids.add(row.pid.key);
+      for (const row of [...registry, ...members]) pids.set(row.pid.key, row.pid);
     }
-    for (const pid of actors) if (internals().subscriptions.isSubscribed(pid)) pids.add(pid.key);
-    return [...pids].sort();
+    for (const pid of actors) if (internals().subscriptions.isSubscribed(pid)) pids.set(pid.key, pid);
+    return [...pids.values()];
   };
 
   const kill = async (pid: Pid): Promise<void> => {
@@ -152,13 +152,16 @@ describe('Group on one node: the reference single-node suite (§3.2) and edge ca
     group = await Group.start(node, { name: GROUP, log: false });
     actors = [];
     me = spawnActor();
+    monitorsAtStart = localMonitorCount(node);
   });
 
   afterEach(async () => {
     // The stand-in for the reference's ETS invariants, after every scenario.
     expect(group.checkConsistency()).toEqual([]);
-    // And no leak: the Group watches exactly the live local processes with rows or subscriptions.
-    expect(watchedPids()).toEqual(expectedWatched());
+    // And no leak: no row or subscription of a dead process, and no monitor held by the Group
+    // (it learns of exits from one node-level listener; the only monitors are the test's own).
+    expect(heldPids().filter((pid) => !node.isAlive(pid)).map((pid) => pid.key)).toEqual([]);
+    expect(localMonitorCount(node)).toBe(monitorsAtStart);
     await group.stop();
     await sim.teardown();
   });
@@ -588,8 +591,9 @@ describe('Group on one node: the reference single-node suite (§3.2) and edge ca
       }
       expect(group.registryCount()).toBe(10);
       expect(group.memberCount('ets/clean_grp')).toBe(10);
+      // The Group holds no monitor per process: it hears of exits from one node-level listener.
       const monitorsBefore = localMonitorCount(node);
-      expect(monitorsBefore).toBeGreaterThanOrEqual(10);
+      expect(monitorsBefore).toBe(monitorsAtStart);
 
       for (const pid of pids) node.exit(pid, 'kill');
       await sim.until(() => group.registryCount() === 0 && group.memberCount() === 0, 'all entries removed');
@@ -600,8 +604,7 @@ describe('Group on one node: the reference single-node suite (§3.2) and edge ca
       expect(group.tables.ownerNodes()).toEqual([]);
       expect(group.tables.clusters()).toEqual([]);
       for (const pid of pids) expect(group.tables.rowsOfPid(pid)).toEqual([]);
-      // The Group's one monitor per pid went with it.
-      expect(localMonitorCount(node)).toBe(monitorsBefore - 10);
+      expect(localMonitorCount(node)).toBe(monitorsBefore);
     });
 
     it('3.2-35: consistent after a cluster disconnect (local entries purged)', async () => {
@@ -842,8 +845,7 @@ describe('Group on one node: the reference single-node suite (§3.2) and edge ca
       expect(calls[0]!.events.map((e) => e.type)).toEqual(['joined']);
 
       await kill(subscriber.pid);
-      await sim.until(() => localMonitorCount(node) === 1, 'the subscriber monitor to go (only me is watched)');
-      expect(internals().subscriptions.isSubscribed(subscriber.pid)).toBe(false);
+      await sim.until(() => !internals().subscriptions.isSubscribed(subscriber.pid), 'the subscription to end with its process');
       await act(me, () => group.leave('cb/1'));
       expect(calls).toHaveLength(2);
       // Its subscription is gone: a new process with the same pattern is the only ALL subscriber.
@@ -853,14 +855,13 @@ describe('Group on one node: the reference single-node suite (§3.2) and edge ca
       expect((await singleEvent(next)).key).toBe('cb/2');
     });
 
-    it('a dead process subscribed is dropped at once (its monitor fires noproc), leaving nothing behind', async () => {
+    it('a dead process subscribed is dropped at once, leaving nothing behind', async () => {
       const { actor } = await spawnDoing(() => 'ok');
       await kill(actor.pid);
-      const monitors = localMonitorCount(node);
       expect(group.monitor(ALL, actor.pid)).toBe('ok');
-      await sim.until(() => !internals().subscriptions.isSubscribed(actor.pid), 'the dead subscriber to be dropped');
-      expect(watchedPids()).not.toContain(actor.pid.key);
-      expect(localMonitorCount(node)).toBe(monitors);
+      expect(internals().subscriptions.isSubscribed(actor.pid)).toBe(false);
+      await act(me, () => group.join('after/death', {}));
+      expect(actor.inbox).toEqual([]);
     });
 
     it('logLevel reads and changes the level at runtime and refuses unknown levels', () => {
