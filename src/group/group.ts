@@ -60,6 +60,8 @@ export class Group implements GroupEndpoint, ReplicaHost {
   readonly logger: Logger;
   private readonly subscriptions = new Subscriptions<unknown>();
   private readonly replicator: Replicator;
+  /** Events of replicated ops not yet delivered (see emitSoon). */
+  private pendingEvents: GroupEvent[] = [];
   /** Local processes that exited with rows or subscriptions, cleaned up together in a microtask. */
   private exited: Array<{ pid: Pid; reason: unknown }> = [];
   private readonly stopExitListener: () => void;
@@ -376,6 +378,25 @@ export class Group implements GroupEndpoint, ReplicaHost {
   }
 
   emit(events: GroupEvent[]): void {
+    // Events still pending go first: a subscriber sees every key's events in the order they happened.
+    if (this.pendingEvents.length > 0) this.flushPendingEvents();
+    this.deliver(events);
+  }
+
+  emitSoon(events: GroupEvent[]): void {
+    if (events.length === 0) return;
+    if (this.pendingEvents.length === 0) queueMicrotask(() => this.flushPendingEvents());
+    for (let i = 0; i < events.length; i++) this.pendingEvents.push(events[i]!);
+  }
+
+  private flushPendingEvents(): void {
+    const pending = this.pendingEvents;
+    if (pending.length === 0) return;
+    this.pendingEvents = [];
+    this.deliver(pending);
+  }
+
+  private deliver(events: GroupEvent[]): void {
     if (events.length === 0) return;
     this.subscriptions.deliver(events, (subscriber, batch) => {
       if (subscriber instanceof Pid) {

@@ -30,8 +30,10 @@ export interface ReplicaHost {
   readonly membership: ClusterMembership;
   readonly logger: Logger;
   verbose(): boolean;
-  /** Deliver one batch of events to local subscribers. */
+  /** Deliver one batch of events to local subscribers (after any still pending from emitSoon). */
   emit(events: GroupEvent[]): void;
+  /** Deliver events with the others of this turn, in one batch (at the latest in a microtask). */
+  emitSoon(events: GroupEvent[]): void;
   /** Make an event from a row (applies extractMeta). */
   event(type: GroupEvent['type'], row: Row, previousMeta: unknown, reason: unknown): GroupEvent;
 }
@@ -339,7 +341,8 @@ export class Replicator {
         if (this.host.tables.leave(cluster, key, pid) !== undefined) events.push(this.host.event('left', row, null, reason));
         break;
     }
-    this.host.emit(events);
+    // The ops of one batch frame arrive in one turn: their events go out as one batch.
+    this.host.emitSoon(events);
   }
 
   /** A replicated register (reference §2.4): insert, same-pid update, conflict, or newer-wins. */

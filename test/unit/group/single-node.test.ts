@@ -15,8 +15,9 @@
  *
  * There are no shards or ETS tables to inspect here, so the reference's table checks become: every
  * test ends with the tables' own consistency check (every index agrees with every other) and a
- * leak check (the Group monitors exactly the live local processes that have rows or
- * subscriptions); 3.2-34 also checks that the tables, the by-owner index and the monitors are empty.
+ * leak check (no row or subscription of a dead process, and no monitor held by the Group, which
+ * hears of exits from one node-level listener); 3.2-34 also checks that the tables and the
+ * by-owner index are empty.
  *
  * Semantics of the issue that override d2d268d (the version the stored suite was written for):
  * `members` lists the joined processes only; `includeRegistered` adds the registered process of
@@ -578,6 +579,29 @@ describe('Group on one node: the reference single-node suite (§3.2) and edge ca
       expect(group.lookup('ets/death_reg')).toBeNull();
       expect(group.members('ets/death_grp')).toEqual([]);
       expect(group.checkConsistency()).toEqual([]);
+    });
+
+    it('processes exiting in one turn are cleaned up together: one event batch, each event with its own reason', async () => {
+      const pids: Pid[] = [];
+      for (let i = 0; i < 50; i++) {
+        const { actor } = await spawnDoing(() => {
+          group.register(`batch/reg/${i}`, { i });
+          return group.join('batch/room', { i });
+        });
+        pids.push(actor.pid);
+      }
+      const batches: (readonly GroupEvent<unknown>[])[] = [];
+      group.monitor('batch/', (events) => batches.push(events));
+      pids.forEach((pid, i) => node.exit(pid, i % 2 === 0 ? 'even' : 'odd'));
+      await sim.until(() => batches.length > 0, 'the cleanup batch');
+      expect(batches).toHaveLength(1);
+      expect(batches[0]).toHaveLength(100);
+      for (const event of batches[0]!) {
+        const i = pids.findIndex((pid) => pid.equals(event.pid));
+        expect(event.reason).toBe(i % 2 === 0 ? 'even' : 'odd');
+      }
+      expect(group.memberCount('batch/room')).toBe(0);
+      expect(group.registered({ prefix: 'batch/' })).toEqual([]);
     });
 
     it('3.2-34: every index is empty after all processes die (no rows, owners, clusters or monitors left)', async () => {
