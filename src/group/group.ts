@@ -43,6 +43,8 @@ export interface DispatchOptions {
   includeRegistered?: boolean;
 }
 
+const SLASH = 0x2f;
+
 const LEVELS: Record<string, string> = { info: 'info', verbose: 'debug', false: 'silent' };
 
 /**
@@ -195,8 +197,16 @@ export class Group implements GroupEndpoint, ReplicaHost {
    * Members of group `key` (joined processes, ordered by pid), or of every group whose key starts
    * with `key` when it ends in "/". `includeRegistered` puts the registered process(es) first.
    */
-  members(key: string, options: MembersOptions = {}): Entry[] {
+  members(key: string, options?: MembersOptions): Entry[] {
     if (typeof key !== 'string') throw new InvalidArgumentError('members: key must be a string');
+    // The hot path (exact key, no options): one copy of the stored array, nothing else.
+    if (options === undefined && this.options.extractMeta === undefined && key.charCodeAt(key.length - 1) !== SLASH) {
+      return this.tables.membersView(null, key).slice();
+    }
+    return this.membersWith(key, options ?? {});
+  }
+
+  private membersWith(key: string, options: MembersOptions): Entry[] {
     const cluster = readCluster(options.cluster);
     const limit = options.limit ?? Infinity;
     if (typeof limit !== 'number' || !(limit >= 0)) throw new InvalidArgumentError('members: limit must be a number >= 0');
@@ -253,7 +263,8 @@ export class Group implements GroupEndpoint, ReplicaHost {
       const row = this.tables.lookup(cluster, key);
       if (row !== undefined) add(row.pid);
     }
-    for (const row of this.tables.members(cluster, key)) add(row.pid);
+    // Read synchronously (sends never write to the tables), so the stored array needs no marking.
+    for (const row of this.tables.membersView(cluster, key)) add(row.pid);
     for (const [peer, pids] of byNode) {
       this.node.sendRaw(peer, GroupFrame.DISPATCH, this.node.encodePayload([this.name, pids, message]));
     }

@@ -272,6 +272,17 @@ export class GroupTables {
     return members;
   }
 
+  /**
+   * The members of (cluster, key) in Pid order, for a caller that copies or reads them before any
+   * write: possibly the stored array itself, which is NOT marked handed out (it changes in place).
+   */
+  membersView(cluster: Cluster, key: string): readonly MemberRow[] {
+    const table = cluster === null ? this.defaultTable : this.namedTables.get(cluster);
+    const members = table === undefined ? undefined : table.groups.get(key);
+    if (members === undefined) return [];
+    return members instanceof MemberRow ? [members] : members;
+  }
+
   /** Members of (cluster, key) whose pid lives on `node`, in Pid order: O(log members + result). */
   membersOnNode(cluster: Cluster, key: string, node: string): MemberRow[] {
     const members = this.tableForRead(cluster)?.groups.get(key);
