@@ -14,7 +14,8 @@
  *   array sorted by Pid order, which members() hands out without copying (copy-on-write after
  *   that), and in which one owner node's members are a contiguous run;
  * - per cluster, `keys`: a B+ tree of the keys that have a registry row or members (one index for
- *   both tables), so a prefix query costs O(log n + k);
+ *   both tables), so a prefix query costs O(log n + k); built by the first prefix query or key
+ *   listing of the cluster (O(n log n) once), kept in step from then on;
  * - `byOwner: Map<node, Map<pid.key, PidRows>>`: the by-pid index nested under the owner node, so
  *   one hash entry per pid serves both process-death cleanup and node purges, and a purge costs
  *   O(rows of that node), not a scan. A pid with one row stores the row itself (no container).
@@ -34,18 +35,16 @@
  *
  * Measured on Node 20 (100k rows, meta `{name: 'u123', n: 123}`, keys `user/123`, Pids allocated
  * elsewhere): 257-265 B per registration (row 80 of which 16 is the boxed double `time`, meta 64,
- * key 32, two Map entries ~37 each, B+ tree ~13) and ~190 B per membership in groups of 30 or more
+ * key 32, two Map entries ~37 each, B+ tree ~13 once built) and ~190 B per membership in groups of 30 or more
  * (255 B in 2-member groups, 264 B for a lone member: the key and its entries are per group).
  */
 import { createRequire } from 'node:module';
 import type btree from 'sorted-btree';
 import { Pid } from '../process/pid.js';
 
-// sorted-btree is CommonJS with `exports.default = BTree`: Node's ESM loader (and tsx) give the
-// whole exports object as the default import while vitest unwraps it to the class. require() has
-// one meaning everywhere, and TypeScript types it exactly.
+// sorted-btree is CommonJS: Node's ESM loader (and tsx) and vitest disagree on what its default
+// import is. require() has one meaning everywhere, and TypeScript types it exactly.
 const requireCjs = createRequire(import.meta.url);
-const BTree: typeof btree.default = (requireCjs('sorted-btree') as typeof btree).default;
 const { bulkLoad } = requireCjs('sorted-btree/extended/bulkLoad.js') as typeof import('sorted-btree/extended/bulkLoad.js');
 /** sorted-btree's default node size (bulkLoad needs it spelled out). */
 const KEY_INDEX_NODE_SIZE = 32;
@@ -136,11 +135,26 @@ class ClusterTable {
   registry = new Map<string, RegistryRow>();
   /** Arrays hold 2+ rows; once handed out by members() the next write replaces them by a copy. */
   groups = new Map<string, Members>();
-  keys: KeyIndex = new BTree<string, undefined>(undefined, compareStrings, KEY_INDEX_NODE_SIZE);
+  /**
+   * The sorted key index, built by the first prefix query or key listing (`keyIndex()`) and kept
+   * in step from then on: a table that is never listed pays neither its memory (~13 B per key)
+   * nor its inserts (~6% of a write).
+   */
+  keys: KeyIndex | undefined = undefined;
   memberCount = 0;
 
   constructor(cluster: Cluster) {
     this.cluster = cluster;
+  }
+
+  keyIndex(): KeyIndex {
+    if (this.keys === undefined) {
+      const keys = [...this.registry.keys()];
+      for (const key of this.groups.keys()) if (!this.registry.has(key)) keys.push(key);
+      keys.sort(compareStrings);
+      this.keys = bulkLoad(keys, new Array<undefined>(keys.length), KEY_INDEX_NODE_SIZE, compareStrings);
+    }
+    return this.keys;
   }
 
   isEmpty(): boolean {
@@ -201,7 +215,7 @@ export class GroupTables {
     const out: RegistryRow[] = [];
     const table = this.tableForRead(cluster);
     if (table === undefined) return out;
-    forKeysWithPrefix(table.keys, prefix, (key) => {
+    forKeysWithPrefix(table.keyIndex(), prefix, (key) => {
       const row = table.registry.get(key);
       if (row !== undefined) out.push(row);
     });
@@ -213,7 +227,7 @@ export class GroupTables {
     const out: string[] = [];
     const table = this.tableForRead(cluster);
     if (table === undefined) return out;
-    forKeysWithPrefix(table.keys, prefix, (key) => {
+    forKeysWithPrefix(table.keyIndex(), prefix, (key) => {
       if (table.registry.has(key)) out.push(key);
     });
     return out;
@@ -297,7 +311,7 @@ export class GroupTables {
     const out: MemberRow[] = [];
     const table = this.tableForRead(cluster);
     if (table === undefined) return out;
-    forKeysWithPrefix(table.keys, prefix, (key) => {
+    forKeysWithPrefix(table.keyIndex(), prefix, (key) => {
       const members = table.groups.get(key);
       if (members instanceof MemberRow) out.push(members);
       else if (members !== undefined) for (let i = 0; i < members.length; i++) out.push(members[i]!);
@@ -310,7 +324,7 @@ export class GroupTables {
     const out: string[] = [];
     const table = this.tableForRead(cluster);
     if (table === undefined) return out;
-    forKeysWithPrefix(table.keys, prefix, (key) => {
+    forKeysWithPrefix(table.keyIndex(), prefix, (key) => {
       if (table.groups.has(key)) out.push(key);
     });
     return out;
@@ -395,7 +409,7 @@ export class GroupTables {
   clear(): void {
     this.defaultTable.registry.clear();
     this.defaultTable.groups.clear();
-    this.defaultTable.keys.clear();
+    this.defaultTable.keys = undefined;
     this.defaultTable.memberCount = 0;
     this.namedTables.clear();
     this.byOwner.clear();
@@ -415,13 +429,13 @@ export class GroupTables {
     const row = new RegistryRow(table.cluster, key, this.canonicalPid(pid), meta, time);
     this.attachOwned(row, previous);
     table.registry.set(key, row);
-    if (previous === undefined && !table.groups.has(key)) table.keys.set(key, undefined);
+    if (previous === undefined && !table.groups.has(key)) table.keys?.set(key, undefined);
     return row;
   }
 
   private removeRegistryRow(table: ClusterTable, row: RegistryRow, detach = true): void {
     table.registry.delete(row.key);
-    if (!table.groups.has(row.key)) table.keys.delete(row.key);
+    if (!table.groups.has(row.key)) table.keys?.delete(row.key);
     if (detach) this.detachOwned(row);
     this.dropIfEmpty(table);
   }
@@ -444,7 +458,7 @@ export class GroupTables {
     this.attachOwned(row, previous);
     if (members === undefined) {
       table.groups.set(key, row);
-      if (!table.registry.has(key)) table.keys.set(key, undefined);
+      if (!table.registry.has(key)) table.keys?.set(key, undefined);
     } else if (members instanceof MemberRow) {
       table.groups.set(key, previous !== undefined ? row : index === ~0 ? [row, members] : [members, row]);
     } else if (index < 0) {
@@ -483,7 +497,7 @@ export class GroupTables {
     }
     if (kept === undefined || kept.length === 0) {
       table.groups.delete(key);
-      if (!table.registry.has(key)) table.keys.delete(key);
+      if (!table.registry.has(key)) table.keys?.delete(key);
     } else if (kept.length === 1) {
       table.groups.set(key, kept[0]!);
     } else if (kept !== members) {
@@ -697,7 +711,7 @@ function checkClusterTable(table: ClusterTable, reached: Map<Row, number>, probl
     keysWithRows++;
     if (!(row instanceof RegistryRow)) problems.push(`${at}: registry[${show(key)}] is not a RegistryRow`);
     if (row.key !== key || row.cluster !== table.cluster) problems.push(`${at}: registry[${show(key)}] holds ${describe(row)}`);
-    if (!table.keys.has(key)) problems.push(`${at}: registered key ${show(key)} missing from the key index`);
+    if (table.keys !== undefined && !table.keys.has(key)) problems.push(`${at}: registered key ${show(key)} missing from the key index`);
     if (reached.has(row)) problems.push(`${at}: ${describe(row)} stored twice`);
     reached.set(row, 0);
   }
@@ -708,7 +722,7 @@ function checkClusterTable(table: ClusterTable, reached: Map<Row, number>, probl
     if (!(members instanceof MemberRow) && rows.length < 2) {
       problems.push(`${at}: member array of ${rows.length} rows for ${show(key)} (a lone member is stored as the row)`);
     }
-    if (!table.keys.has(key)) problems.push(`${at}: group key ${show(key)} missing from the key index`);
+    if (table.keys !== undefined && !table.keys.has(key)) problems.push(`${at}: group key ${show(key)} missing from the key index`);
     memberCount += rows.length;
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
@@ -722,17 +736,7 @@ function checkClusterTable(table: ClusterTable, reached: Map<Row, number>, probl
     }
   }
   if (memberCount !== table.memberCount) problems.push(`${at}: memberCount ${table.memberCount}, actual ${memberCount}`);
-  if (table.keys.size !== keysWithRows) {
-    problems.push(`${at}: key index holds ${table.keys.size} keys, ${keysWithRows} keys have rows`);
-  }
-  table.keys.forEach((_value, key) => {
-    if (!table.registry.has(key) && !table.groups.has(key)) problems.push(`${at}: key index holds ${show(key)} with no rows`);
-  });
-  try {
-    table.keys.checkValid(true);
-  } catch (error) {
-    problems.push(`${at}: key index is not a valid B+ tree: ${(error as Error).message}`);
-  }
+  if (table.keys !== undefined) checkKeyIndex(table.keys, table, keysWithRows, at, problems);
 }
 
 // ---- pure helpers -----------------------------------------------------------------------------
@@ -812,6 +816,20 @@ function searchPid(rows: readonly MemberRow[], pid: Pid): number {
  * Replace the indexes of `table` by ones without the rows owned by `node`: O(rows kept + keys),
  * whatever the number removed. Member arrays keep their order (a node's members are one run).
  */
+function checkKeyIndex(keys: KeyIndex, table: ClusterTable, keysWithRows: number, at: string, problems: string[]): void {
+  if (keys.size !== keysWithRows) {
+    problems.push(`${at}: key index holds ${keys.size} keys, ${keysWithRows} keys have rows`);
+  }
+  keys.forEach((_value, key) => {
+    if (!table.registry.has(key) && !table.groups.has(key)) problems.push(`${at}: key index holds ${show(key)} with no rows`);
+  });
+  try {
+    keys.checkValid(true);
+  } catch (error) {
+    problems.push(`${at}: key index is not a valid B+ tree: ${(error as Error).message}`);
+  }
+}
+
 function rebuildWithout(table: ClusterTable, node: string): void {
   const registry = new Map<string, RegistryRow>();
   for (const [key, row] of table.registry) if (row.pid.node !== node) registry.set(key, row);
@@ -831,16 +849,13 @@ function rebuildWithout(table: ClusterTable, node: string): void {
     else if (kept.length > 1) groups.set(key, kept);
     memberCount += kept.length;
   }
-  const keys: string[] = [];
-  if (registry.size > 0 || groups.size > 0) {
-    table.keys.forEach((_, key) => {
-      if (registry.has(key) || groups.has(key)) keys.push(key);
-    });
-  }
+  const previousKeys = table.keys;
   table.registry = registry;
   table.groups = groups;
   table.memberCount = memberCount;
-  table.keys = bulkLoad(keys, new Array<undefined>(keys.length), KEY_INDEX_NODE_SIZE, compareStrings);
+  // Built again from the kept keys only if it existed (keyIndex() builds it when next needed).
+  table.keys = undefined;
+  if (previousKeys !== undefined && (registry.size > 0 || groups.size > 0)) table.keyIndex();
 }
 
 function nodeRun(rows: readonly MemberRow[], node: string): [number, number] {
