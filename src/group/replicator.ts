@@ -10,7 +10,7 @@ import { ClusterMembership, type ClusterName } from './clusters.js';
 import type { GroupEvent } from './events.js';
 import type { ResolvedGroupOptions } from './options.js';
 import { GroupFrame, Op, isClusterName, type OpCode, type WireRow } from './protocol.js';
-import { GroupTables, MemberRow, RegistryRow, type Row } from './tables.js';
+import { GroupTables, MemberRow, RegistryRow, memberRow, registryRow, type Row } from './tables.js';
 
 /** The fields of a row, as received (not yet stored). */
 interface RowData {
@@ -318,7 +318,7 @@ export class Replicator {
     }
     seqs.set(cluster, seq);
     const events: GroupEvent[] = [];
-    const row = op === Op.REGISTER || op === Op.UNREGISTER ? new RegistryRow(cluster, key, pid, meta, time) : new MemberRow(cluster, key, pid, meta, time);
+    const row = op === Op.REGISTER || op === Op.UNREGISTER ? registryRow(cluster, key, pid, meta, time) : memberRow(cluster, key, pid, meta, time);
     switch (op) {
       case Op.REGISTER:
         this.applyRegister(row, events);

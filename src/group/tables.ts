@@ -57,26 +57,25 @@ export type Cluster = string | null;
  * The fields every row has. A row is also what lookup() and members() hand out as an entry, so its
  * only own enumerable fields are the entry's, `pid` and `meta` (an entry equals `{pid, meta}` for
  * deep-equality and JSON), and it is frozen so that no caller can corrupt a table through it. The
- * other fields are private, read through prototype getters: no per-row memory beyond five slots.
+ * other fields are private, read through prototype getters. Rows of the default cluster (most
+ * rows) have no cluster slot at all: four slots, 8 B less per row; named-cluster rows are the
+ * Named* subclasses. Make rows with `registryRow()` / `memberRow()`.
  */
 abstract class RowFields {
   readonly pid: Pid;
   readonly meta: unknown;
-  readonly #cluster: Cluster;
   readonly #key: string;
   readonly #time: number;
 
-  constructor(cluster: Cluster, key: string, pid: Pid, meta: unknown, time: number) {
+  constructor(key: string, pid: Pid, meta: unknown, time: number) {
     this.pid = pid;
     this.meta = meta;
-    this.#cluster = cluster;
     this.#key = key;
     this.#time = time;
-    Object.freeze(this);
   }
 
   get cluster(): Cluster {
-    return this.#cluster;
+    return null;
   }
 
   get key(): string {
@@ -96,17 +95,63 @@ abstract class RowFields {
 
 /** A registry row: `key` names `pid` in `cluster`. */
 export class RegistryRow extends RowFields {
+  constructor(key: string, pid: Pid, meta: unknown, time: number) {
+    super(key, pid, meta, time);
+    if (new.target === RegistryRow) Object.freeze(this);
+  }
+
   /** Discriminant for `Row`. */
   get kind(): 'registry' {
     return 'registry';
   }
 }
 
+class NamedRegistryRow extends RegistryRow {
+  readonly #cluster: string;
+
+  constructor(cluster: string, key: string, pid: Pid, meta: unknown, time: number) {
+    super(key, pid, meta, time);
+    this.#cluster = cluster;
+    Object.freeze(this);
+  }
+
+  override get cluster(): Cluster {
+    return this.#cluster;
+  }
+}
+
 /** A membership row: `pid` is a member of group `key` in `cluster`. */
 export class MemberRow extends RowFields {
+  constructor(key: string, pid: Pid, meta: unknown, time: number) {
+    super(key, pid, meta, time);
+    if (new.target === MemberRow) Object.freeze(this);
+  }
+
   get kind(): 'member' {
     return 'member';
   }
+}
+
+class NamedMemberRow extends MemberRow {
+  readonly #cluster: string;
+
+  constructor(cluster: string, key: string, pid: Pid, meta: unknown, time: number) {
+    super(key, pid, meta, time);
+    this.#cluster = cluster;
+    Object.freeze(this);
+  }
+
+  override get cluster(): Cluster {
+    return this.#cluster;
+  }
+}
+
+export function registryRow(cluster: Cluster, key: string, pid: Pid, meta: unknown, time: number): RegistryRow {
+  return cluster === null ? new RegistryRow(key, pid, meta, time) : new NamedRegistryRow(cluster, key, pid, meta, time);
+}
+
+export function memberRow(cluster: Cluster, key: string, pid: Pid, meta: unknown, time: number): MemberRow {
+  return cluster === null ? new MemberRow(key, pid, meta, time) : new NamedMemberRow(cluster, key, pid, meta, time);
 }
 
 export type Row = RegistryRow | MemberRow;
@@ -426,7 +471,7 @@ export class GroupTables {
     time: number,
     previous: RegistryRow | undefined,
   ): RegistryRow {
-    const row = new RegistryRow(table.cluster, key, this.canonicalPid(pid), meta, time);
+    const row = registryRow(table.cluster, key, this.canonicalPid(pid), meta, time);
     this.attachOwned(row, previous);
     table.registry.set(key, row);
     if (previous === undefined && !table.groups.has(key)) table.keys?.set(key, undefined);
@@ -454,7 +499,7 @@ export class GroupTables {
       if (index >= 0) previous = members[index];
     }
     const storedKey = members === undefined ? key : members instanceof MemberRow ? members.key : members[0]!.key;
-    const row = new MemberRow(table.cluster, storedKey, this.canonicalPid(pid), meta, time);
+    const row = memberRow(table.cluster, storedKey, this.canonicalPid(pid), meta, time);
     this.attachOwned(row, previous);
     if (members === undefined) {
       table.groups.set(key, row);

@@ -11,7 +11,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GroupTables, prefixUpperBound, type Cluster, type Row } from '../../../src/group/tables.js';
+import { GroupTables, memberRow, prefixUpperBound, registryRow, type Cluster, type Row } from '../../../src/group/tables.js';
 import { Pid } from '../../../src/process/pid.js';
 
 /** A row as plain data, so results compare by value. */
@@ -442,6 +442,25 @@ function byCanonicalId(x: string, y: string): number {
   for (let i = 0; i < 3; i++) if (p[i] !== q[i]) return p[i]! < q[i]! ? -1 : 1;
   return 0;
 }
+
+describe('rows (what lookup and members hand out as entries)', () => {
+  const pid = new Pid('a', 1, 7);
+  for (const cluster of [null, 'eu'] as const) {
+    it(`are frozen, with pid and meta as their only own fields, in cluster ${String(cluster)}`, () => {
+      for (const row of [registryRow(cluster, 'k', pid, { n: 1 }, 42), memberRow(cluster, 'k', pid, { n: 1 }, 42)]) {
+        expect(Object.keys(row)).toEqual(['pid', 'meta']);
+        expect(row).toEqual({ pid, meta: { n: 1 } });
+        expect(JSON.parse(JSON.stringify(row))).toEqual({ pid: pid.key, meta: { n: 1 } });
+        expect([row.cluster, row.key, row.time, row.node]).toEqual([cluster, 'k', 42, 'a']);
+        expect(Object.isFrozen(row)).toBe(true);
+        expect(() => {
+          (row as { meta: unknown }).meta = 'changed';
+        }).toThrow(TypeError);
+        expect(row.meta).toEqual({ n: 1 });
+      }
+    });
+  }
+});
 
 describe('checkConsistency', () => {
   type Internals = {
