@@ -3,9 +3,10 @@
  * membership, joined in start, untimed), one caller makes 100,000 `group.members(key)` calls on
  * random groups. Metric: calls/s.
  *
- * Runs in one forked bench node process (support/group-bench.ts). The group keys are drawn again
- * before every run, outside the timed loop, as new strings. Every call must return the group's
- * 100 members, or the run fails.
+ * Runs in one forked bench node process (support/group-bench.ts). As in L1, two ways of holding
+ * the keys, both measured every run, picks drawn before the clock: `calls` with the caller's own
+ * 1,000 group key strings, `calls_fresh` with a new string per call (each pays V8's first hashing
+ * of a string). Every call must return the group's 100 members, or the run fails.
  */
 import { defineWorkload, type RoleContext, type Roles } from '../support/workload.js';
 import { currentGroup, freshGroup, groupKey, secondsSince, spawnIdle, startSingleNode, userMeta } from '../support/group-bench.js';
@@ -18,12 +19,20 @@ interface L4Args {
   readonly calls: number;
 }
 
+interface L4RunArgs extends L4Args {
+  readonly fresh: boolean;
+}
+
+/** The caller's own group key strings (the `calls` metric). */
+let heldKeys: string[] = [];
+
 export default defineWorkload({
   id: 'L4',
   title: 'members: random members() calls on 1,000 groups x 100 members, one caller (single node)',
   params: { groups: 1_000, perGroup: 100, calls: 100_000 },
   metrics: {
-    calls: { label: 'members() calls, one caller', unit: 'calls/s', better: 'higher' },
+    calls: { label: 'members() calls, one caller, caller-held key strings', unit: 'calls/s', better: 'higher' },
+    calls_fresh: { label: 'members() calls, one caller, a new key string per call', unit: 'calls/s', better: 'higher' },
   },
 
   async start(params, context) {
@@ -32,8 +41,9 @@ export default defineWorkload({
       await node.invoke(ROLES, 'setup', params satisfies L4Args);
       return {
         async run() {
-          const seconds = await node.invoke<number>(ROLES, 'members', params satisfies L4Args);
-          return { calls: params.calls / seconds };
+          const held = await node.invoke<number>(ROLES, 'members', { ...params, fresh: false } satisfies L4RunArgs);
+          const fresh = await node.invoke<number>(ROLES, 'members', { ...params, fresh: true } satisfies L4RunArgs);
+          return { calls: params.calls / held, calls_fresh: params.calls / fresh };
         },
         stop: () => node.stop(),
       };
@@ -48,6 +58,7 @@ export const roles = {
   async setup({ node, state }: RoleContext, { groups, perGroup }: L4Args): Promise<void> {
     const group = await freshGroup(node, state);
     const pids = spawnIdle(node, groups * perGroup);
+    heldKeys = Array.from({ length: groups }, (_, g) => `group/${g}`);
     for (let g = 0; g < groups; g++) {
       const key = groupKey(g);
       for (let m = 0; m < perGroup; m++) {
@@ -58,10 +69,13 @@ export const roles = {
   },
 
   /** The timed loop; returns its seconds. */
-  members({ state }: RoleContext, { groups, perGroup, calls }: L4Args): number {
+  members({ state }: RoleContext, { groups, perGroup, calls, fresh }: L4RunArgs): number {
     const group = currentGroup(state);
     const wanted = new Array<string>(calls);
-    for (let i = 0; i < calls; i++) wanted[i] = `group/${Math.floor(Math.random() * groups)}`;
+    for (let i = 0; i < calls; i++) {
+      const g = Math.floor(Math.random() * groups);
+      wanted[i] = fresh ? `group/${g}` : heldKeys[g]!;
+    }
     let total = 0;
     const started = performance.now();
     for (let i = 0; i < calls; i++) total += group.members(wanted[i]!).length;
