@@ -5,10 +5,15 @@
  * their ids follow /work/shared/bench-spec.md (L1..L5, M1, D1..D5, S1) plus `transport`. Each
  * selected workload is started once, run once to warm up (JIT, connections, caches; discarded),
  * then run `--runs` times; the table reports the median, min and max of each metric.
+ *
+ * `--curves` runs workloads at several sizes (bench/support/curves.ts), and `--chart` draws those
+ * results as an SVG (bench/support/chart.ts), from this run or from an earlier `--json` file.
  */
-import { readdir, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { compact, renderChart } from './support/chart.js';
+import { CURVES, panels, pointKey, selectCurves, type CurveSpec, type ResultEntry } from './support/curves.js';
 import { formatNumber, median } from './support/stats.js';
 import type { ParamValue, Params, RunResult, Workload } from './support/workload.js';
 
@@ -19,28 +24,44 @@ const SPEC_ORDER = ['transport', 'L1', 'L2', 'L3', 'L4', 'L5', 'M1', 'D1', 'D2',
 const USAGE = `Usage: npm run bench -- [workload ...] [options]
        node --import tsx bench/run.ts [workload ...] [options]
 
-Runs benchmark workloads (bench/workloads/*.ts): each is started once, run once to warm up,
-then run --runs times; prints the median, min and max of every metric.
+Runs benchmark workloads (bench/workloads/*.ts): each is started once, run once to warm up
+(not those that start fresh processes every run, e.g. S1), then run --runs times; prints the
+median, min and max of every metric.
 
-Workloads (ids are case-insensitive; default: all):
+Workloads (ids are case-insensitive; default: all, unless --curves is given):
 %WORKLOADS%
+
+Scaling curves (--curves; each point is a workload run at one size, keyed curve-<id>-<size>):
+%CURVES%
 
 Options:
   --only <ids>        comma-separated workload ids (the same as listing them as arguments)
   --runs <n>          measured runs per workload, after the warm-up run (default 3)
   --json <file>       also write the results as JSON:
                       {"<workload>/<metric>": {metric, unit, better, median, min, max, runs, values, params}}
+                      (curve points as "curve-<id>-<size>/<metric>", e.g. "curve-L1-1M/lookups")
   --param <k>=<v>     override a workload parameter (repeatable); "<workload>.<k>=<v>" for one
-                      workload only, e.g. --param smallMessages=100000
+                      workload only, e.g. --param smallMessages=100000; applies to curve points
+                      too, except to the size a curve varies
   --profile <dir>     node processes write V8 CPU profiles into <dir>/<node>/, one per thread;
                       the main thread's is CPU.<date>.<time>.<pid>.0.<n>.cpuprofile
+  --curves <ids>      run the scaling curves: "all" or comma-separated curve ids (above); runs
+                      only the curves unless workloads are named too
+  --points <n,...>    sizes for every selected curve instead of its own (e.g. 1000,10000 to try)
+  --curve-runs <n>    measured runs per curve point, after its warm-up run (default 1)
+  --chart <file.svg>  write an SVG chart of the curve results (one panel per curve, log x axis)
+  --from <file.json>  with --chart: draw the chart from a JSON file written by --json, run nothing
   --list              list the workloads with their parameters and metrics
   -h, --help          show this text
 
 Examples:
   npm run bench -- transport
   npm run bench -- --only transport,L1 --runs 5 --json bench-results.json
-  npm run bench -- transport --runs 1 --param smallMessages=200000 --profile /tmp/prof`;
+  npm run bench -- transport --runs 1 --param smallMessages=200000 --profile /tmp/prof
+  npm run bench -- S1 --runs 1 --param S1.perNode=10000
+  npm run bench -- --curves all --json curves.json --chart curves.svg
+  npm run bench -- --curves L1,D3 --points 1000,10000 --chart /tmp/try.svg
+  npm run bench -- --chart curves.svg --from curves.json`;
 
 interface Row {
   readonly key: string;
@@ -49,6 +70,16 @@ interface Row {
   readonly better: 'higher' | 'lower';
   readonly values: number[];
   readonly params: Params;
+}
+
+/** One thing to run: a workload with resolved params, its results keyed `<key>/<metric>`. */
+interface Job {
+  readonly key: string;
+  readonly workload: Workload;
+  readonly params: Params;
+  readonly runs: number;
+  /** Printed after the title: a curve point's size (titles name the default sizes). */
+  readonly note?: string;
 }
 
 class UsageError extends Error {}
@@ -63,13 +94,29 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'string' },
       param: { type: 'string', multiple: true },
       profile: { type: 'string' },
+      curves: { type: 'string', multiple: true },
+      points: { type: 'string' },
+      'curve-runs': { type: 'string' },
+      chart: { type: 'string' },
+      from: { type: 'string' },
       list: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const workloads = await loadWorkloads();
   if (options.help === true) {
-    console.log(USAGE.replace('%WORKLOADS%', workloads.map((w) => `  ${w.id.padEnd(18)}${w.title}`).join('\n')));
+    console.log(
+      USAGE.replace('%WORKLOADS%', workloads.map((w) => `  ${w.id.padEnd(18)}${w.title}`).join('\n')).replace(
+        '%CURVES%',
+        CURVES.map((c) => `  ${c.id.padEnd(18)}${c.workload} at ${c.x} = ${c.points.map(compact).join(', ')}`).join('\n'),
+      ),
+    );
+    return 0;
+  }
+  if (options.from !== undefined) {
+    if (options.chart === undefined) throw new UsageError('--from only draws a chart: give --chart <file.svg> too');
+    const results = JSON.parse(await readFile(options.from, 'utf8')) as Record<string, ResultEntry>;
+    await writeChart(options.chart, results, `data from ${options.from}`);
     return 0;
   }
   if (options.list === true) {
@@ -81,32 +128,42 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const runs = options.runs === undefined ? 3 : Number(options.runs);
-  if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs takes a whole number >= 1, got ${options.runs}`);
-  const selected = select(workloads, [...positionals, ...(options.only ?? [])].flatMap((list) => list.split(',')).filter((id) => id !== ''));
-  const params = applyOverrides(selected, options.param ?? []);
+  const runs = wholeNumber('--runs', options.runs, 3);
+  const curveRuns = wholeNumber('--curve-runs', options['curve-runs'], 1);
+  const curves = options.curves === undefined ? [] : usage(() => selectCurves(splitList(options.curves!)));
+  const workloadIds = splitList([...positionals, ...(options.only ?? [])]);
+  const selected = workloadIds.length === 0 && curves.length > 0 ? [] : select(workloads, workloadIds);
+  const points = options.points === undefined ? undefined : parsePoints(options.points);
+  const curveWorkloads = curves.map((curve) => findWorkload(workloads, curve.workload));
+  const params = applyOverrides([...new Set([...selected, ...curveWorkloads])], options.param ?? []);
+  const jobs: Job[] = [
+    ...selected.map((workload) => ({ key: workload.id, workload, params: params.get(workload)!, runs })),
+    ...curves.flatMap((curve, i) => curveJobs(curve, curveWorkloads[i]!, params.get(curveWorkloads[i]!)!, points, curveRuns)),
+  ];
   const profileDir = options.profile;
   if (profileDir !== undefined) await mkdir(profileDir, { recursive: true });
 
   const cpus = os.cpus();
   console.log(`rollcall bench · node ${process.version} · ${os.platform()} ${os.arch()} · ${cpus.length} × ${cpus[0]?.model ?? 'cpu'} · ${Math.round(os.totalmem() / 2 ** 30)} GiB`);
-  console.log(`${runs} measured run(s) per workload after 1 warm-up run\n`);
+  const noWarmUp = selected.filter((w) => w.warmUp === false).map((w) => w.id);
+  if (selected.length > 0) console.log(`${runs} measured run(s) per workload after 1 warm-up run${noWarmUp.length > 0 ? ` (none for ${noWarmUp.join(', ')})` : ''}`);
+  if (curves.length > 0) console.log(`${curveRuns} measured run(s) per curve point after 1 warm-up run`);
+  console.log('');
 
   const rows: Row[] = [];
   const failed: string[] = [];
-  for (const workload of selected) {
-    const workloadParams = params.get(workload)!;
-    console.log(`${workload.id}: ${workload.title}`);
-    console.log(`  params: ${describeParams(workloadParams)}`);
+  for (const { key, workload, params: jobParams, runs: jobRuns, note } of jobs) {
+    console.log(`${key}: ${workload.title}${note === undefined ? '' : ` — ${note}`}`);
+    console.log(`  params: ${describeParams(jobParams)}`);
     try {
-      const results = await runWorkload(workload, workloadParams, runs, profileDir);
+      const results = await runWorkload(workload, jobParams, jobRuns, profileDir);
       for (const [id, spec] of Object.entries(workload.metrics)) {
         const values = results.map((result) => result[id]).filter((value): value is number => value !== undefined);
         if (values.length === 0) continue;
-        rows.push({ key: `${workload.id}/${id}`, label: spec.label, unit: spec.unit, better: spec.better, values, params: workloadParams });
+        rows.push({ key: `${key}/${id}`, label: spec.label, unit: spec.unit, better: spec.better, values, params: jobParams });
       }
     } catch (error) {
-      failed.push(workload.id);
+      failed.push(key);
       console.log(`  FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     }
     console.log('');
@@ -118,6 +175,7 @@ async function main(argv: string[]): Promise<number> {
     await writeFile(options.json, JSON.stringify(toJson(rows), null, 2) + '\n');
     console.log(`\nwrote ${options.json}`);
   }
+  if (options.chart !== undefined) await writeChart(options.chart, toJson(rows), `${curveRuns} measured run(s) per point`);
   if (failed.length > 0) {
     console.log(`\nfailed: ${failed.join(', ')}`);
     return 1;
@@ -136,7 +194,7 @@ async function runWorkload(workload: Workload, params: Params, runs: number, pro
       log(`${label.padEnd(8)} ${summarize(workload, result)}  (${seconds} s)`);
       return result;
     };
-    await runOnce('warm-up');
+    if (workload.warmUp !== false) await runOnce('warm-up');
     const results: RunResult[] = [];
     for (let i = 1; i <= runs; i++) results.push(await runOnce(`run ${i}`));
     return results;
@@ -171,6 +229,59 @@ async function loadWorkloads(): Promise<Workload[]> {
     return index === -1 ? SPEC_ORDER.length : index;
   };
   return workloads.sort((a, b) => rank(a) - rank(b) || a.id.localeCompare(b.id));
+}
+
+/** The jobs of one curve: its workload at every point, with the size (and its scaled params) over the overrides. */
+function curveJobs(curve: CurveSpec, workload: Workload, overridden: Params, points: readonly number[] | undefined, runs: number): Job[] {
+  if (!Object.hasOwn(workload.params, curve.x)) throw new Error(`curve ${curve.id}: workload ${workload.id} has no param "${curve.x}"`);
+  return (points ?? curve.points).map((x) => ({
+    key: pointKey(curve, x),
+    workload,
+    params: { ...overridden, ...curve.paramsAt?.(x), [curve.x]: x },
+    runs,
+    note: `this point: ${curve.x}=${x}`,
+  }));
+}
+
+async function writeChart(file: string, results: Record<string, ResultEntry>, source: string): Promise<void> {
+  const found = panels(results);
+  if (found.length === 0) throw new UsageError(`--chart: no curve results to draw (keys "curve-<id>-<size>/<metric>"; run with --curves)`);
+  const cpus = os.cpus();
+  const subtitle = `${new Date().toISOString().slice(0, 10)} · node ${process.version} · ${cpus.length} × ${cpus[0]?.model ?? 'cpu'} · ${source}; dots: median, whiskers: min–max`;
+  await writeFile(file, renderChart(found, { title: 'Rollcall scaling curves', subtitle }));
+  console.log(`\nwrote ${file} (${found.length} panel(s))`);
+}
+
+function wholeNumber(option: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new UsageError(`${option} takes a whole number >= 1, got ${text}`);
+  return value;
+}
+
+function parsePoints(text: string): number[] {
+  const points = splitList([text]).map((item) => Number(item.replaceAll('_', '')));
+  if (points.length === 0 || points.some((x) => !Number.isInteger(x) || x < 1)) throw new UsageError(`--points takes whole numbers >= 1, comma-separated, got "${text}"`);
+  return points;
+}
+
+function splitList(lists: readonly string[]): string[] {
+  return lists.flatMap((list) => list.split(',')).map((id) => id.trim()).filter((id) => id !== '');
+}
+
+/** Run `pick`, turning its errors into usage errors (bad ids on the command line). */
+function usage<T>(pick: () => T): T {
+  try {
+    return pick();
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function findWorkload(workloads: Workload[], id: string): Workload {
+  const found = workloads.find((w) => w.id.toLowerCase() === id.toLowerCase());
+  if (found === undefined) throw new Error(`no workload "${id}" in bench/workloads/`);
+  return found;
 }
 
 function select(workloads: Workload[], ids: string[]): Workload[] {
@@ -258,8 +369,8 @@ function table(rows: Row[]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
-function toJson(rows: Row[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+function toJson(rows: Row[]): Record<string, ResultEntry & Record<string, unknown>> {
+  const out: Record<string, ResultEntry & Record<string, unknown>> = {};
   for (const row of rows) {
     out[row.key] = {
       metric: row.label,

@@ -16,6 +16,7 @@
  */
 import { startNode, type NodeOptions } from '../../src/internal.js';
 import type { RoleContext, Roles } from './workload.js';
+import { WireCounter, type WireCounts } from './wire-counter.js';
 
 export interface BenchNodeConfig {
   readonly name: string;
@@ -23,6 +24,8 @@ export interface BenchNodeConfig {
   readonly seeds: readonly string[];
   /** More startNode options (heartbeat, maxQueueBytes...); must survive JSON. */
   readonly options?: Partial<NodeOptions>;
+  /** Count the bytes this node sends (wire-counter.ts; read with the `wireBytes` role). */
+  readonly countBytes?: boolean;
 }
 
 interface InvokeRequest {
@@ -46,14 +49,17 @@ function send(message: unknown, then?: () => void): void {
   else then?.();
 }
 
+const counter = config.countBytes === true ? new WireCounter() : undefined;
 const node = await startNode({
   logLevel: 'warn',
   ...config.options,
+  ...(counter === undefined ? {} : { transport: counter.transport() }),
   name: config.name,
   cookie: config.cookie,
   listen: { host: '127.0.0.1', port: 0 },
   seeds: [...config.seeds],
 });
+counter?.watchSends(node);
 const context: RoleContext = { node, state: new Map() };
 
 const builtInRoles: Roles = {
@@ -64,6 +70,12 @@ const builtInRoles: Roles = {
       if (performance.now() > deadline) throw new Error(`${self.name}: peers ${names.join(', ')} not all connected after ${timeoutMs} ms (have: ${self.peers().join(', ')})`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
+  },
+
+  /** What this node has sent so far (only when started with `countBytes`). */
+  wireBytes(): WireCounts {
+    if (counter === undefined) throw new Error(`${config.name}: started without countBytes, so its bytes are not counted`);
+    return counter.snapshot();
   },
 };
 

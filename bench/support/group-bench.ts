@@ -18,9 +18,21 @@ import type { WorkloadContext } from './workload.js';
 
 // ---- driver side ---------------------------------------------------------------------------
 
+/**
+ * Heap limit of the single-node processes. The scaling curves run these workloads at up to
+ * 1,000,000 entries, and M1 then holds 2,000,000 idle processes (~2.7 KB each): more than Node's
+ * default limit (~4 GiB here). A limit only caps growth and reserves nothing.
+ */
+const SINGLE_NODE_HEAP_MB = 12_288;
+
 /** Fork the workload's node process. */
 export function startSingleNode(name: string, context: WorkloadContext): Promise<BenchNodeProcess> {
-  return BenchNodeProcess.start({ name, profileDir: context.profileDir, options: { logLevel: 'silent' } });
+  return BenchNodeProcess.start({
+    name,
+    profileDir: context.profileDir,
+    options: { logLevel: 'silent' },
+    execArgv: [`--max-old-space-size=${SINGLE_NODE_HEAP_MB}`],
+  });
 }
 
 // ---- inside the node process ---------------------------------------------------------------

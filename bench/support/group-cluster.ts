@@ -1,8 +1,8 @@
 /**
- * Shared by the three-node Group workloads (D1-D5 of bench-spec.md): the driver side starts nodes
- * A, B and C as separate OS processes (BenchNodeProcess) in a full mesh over TCP on 127.0.0.1, each
- * running `Group.start(node, {name: 'bench', log: false})`; `roles` below are the pieces of work
- * the workloads run inside those node processes.
+ * Shared by the multi-node Group workloads (D1-D5 and S1 of bench-spec.md, wire): the driver side
+ * starts nodes A, B and C (or S1's ten) as separate OS processes (BenchNodeProcess) in a full mesh
+ * over TCP on 127.0.0.1, each running `Group.start(node, {name: 'bench', log: false})`; `roles`
+ * below are the pieces of work the workloads run inside those node processes.
  *
  * Completion is detected inside the nodes and reported to the driver by resolving a role's reply:
  * every Group has one ALL monitor callback that fans its event batches out to the watchers the
@@ -11,7 +11,8 @@
  *
  * Keys are "user/N", groups "group/G", meta {name, n}, as in the anchors.
  */
-import { ALL, Group, type GroupEvent, type Pid } from '../../src/internal.js';
+import { ALL, Group, type GroupEvent, type NodeOptions, type Pid } from '../../src/internal.js';
+import { collectGarbage } from './group-bench.js';
 import { BenchNodeProcess } from './node-process.js';
 import type { RoleContext } from './workload.js';
 
@@ -26,11 +27,30 @@ export interface GroupCluster {
   readonly c: BenchNodeProcess;
 }
 
-/** Start a node process running a Group and wait until it has the `peers` Group peers. */
-export async function startGroupNode(letter: NodeLetter, seeds: readonly string[], profileDir: string | undefined): Promise<BenchNodeProcess> {
-  const node = await BenchNodeProcess.start({ name: `bench-${letter}`, seeds, profileDir });
+export interface GroupNodeOptions {
+  readonly profileDir: string | undefined;
+  /** More Node.js flags for the node process (e.g. a larger heap). */
+  readonly execArgv?: readonly string[];
+  /** More startNode options (must survive JSON), e.g. heartbeat settings. */
+  readonly nodeOptions?: Partial<NodeOptions>;
+  /** Count the bytes the node sends (read with the built-in `wireBytes` role). */
+  readonly countBytes?: boolean;
+  /** Install the ALL monitor the watchers need (default true); workloads that only poll counts can skip its events. */
+  readonly monitor?: boolean;
+}
+
+/** Start a node process named `name` running a Group. */
+export async function startNamedGroupNode(name: string, seeds: readonly string[], options: GroupNodeOptions): Promise<BenchNodeProcess> {
+  const node = await BenchNodeProcess.start({
+    name,
+    seeds,
+    profileDir: options.profileDir,
+    ...(options.execArgv === undefined ? {} : { execArgv: options.execArgv }),
+    ...(options.nodeOptions === undefined ? {} : { options: options.nodeOptions }),
+    ...(options.countBytes === true ? { countBytes: true } : {}),
+  });
   try {
-    await node.invoke(GROUP_ROLES, 'startGroup');
+    await node.invoke(GROUP_ROLES, 'startGroup', { monitor: options.monitor ?? true } satisfies StartGroupArgs);
   } catch (error) {
     await node.kill();
     throw error;
@@ -38,15 +58,20 @@ export async function startGroupNode(letter: NodeLetter, seeds: readonly string[
   return node;
 }
 
+/** Start node process `bench-<letter>` running a Group. */
+export function startGroupNode(letter: NodeLetter, seeds: readonly string[], profileDir: string | undefined, extra: Omit<GroupNodeOptions, 'profileDir'> = {}): Promise<BenchNodeProcess> {
+  return startNamedGroupNode(`bench-${letter}`, seeds, { ...extra, profileDir });
+}
+
 /** Start A, B, C in a full mesh, each with a Group, and wait until every Group sees the two others. */
-export async function startGroupCluster(profileDir: string | undefined): Promise<GroupCluster> {
+export async function startGroupCluster(profileDir: string | undefined, extra: Omit<GroupNodeOptions, 'profileDir'> = {}): Promise<GroupCluster> {
   const started: BenchNodeProcess[] = [];
   try {
-    const a = await startGroupNode('a', [], profileDir);
+    const a = await startGroupNode('a', [], profileDir, extra);
     started.push(a);
-    const b = await startGroupNode('b', [a.seed], profileDir);
+    const b = await startGroupNode('b', [a.seed], profileDir, extra);
     started.push(b);
-    const c = await startGroupNode('c', [a.seed, b.seed], profileDir);
+    const c = await startGroupNode('c', [a.seed, b.seed], profileDir, extra);
     started.push(c);
     await waitGroupPeers(started, 2);
     return { a, b, c };
@@ -78,7 +103,15 @@ export function awaitCounts(nodes: readonly BenchNodeProcess[], registered: numb
  */
 export async function measureReplication(
   { a, b, c }: GroupCluster,
-  options: { type: 'registered' | 'joined'; count: number; write: 'registerAll' | 'joinAll'; writeArgs: WriteAllArgs; timeoutMs: number },
+  options: {
+    type: 'registered' | 'joined';
+    count: number;
+    write: 'registerAll' | 'joinAll';
+    writeArgs: WriteAllArgs;
+    timeoutMs: number;
+    /** Runs after B and C have converged, before A's processes exit (whose removals replicate too). */
+    afterConverged?: () => Promise<void>;
+  },
 ): Promise<{ converged: number; seconds: number; calls_done: number }> {
   await a.invoke(GROUP_ROLES, 'spawnIdle', { count: options.count } satisfies SpawnArgs);
   const expect: ExpectArgs = { type: options.type, count: options.count, timeoutMs: options.timeoutMs };
@@ -90,9 +123,20 @@ export async function measureReplication(
     c.invoke(GROUP_ROLES, 'awaitExpected'),
   ]);
   const seconds = (performance.now() - started) / 1000;
+  await options.afterConverged?.();
   await a.invoke(GROUP_ROLES, 'killSpawned');
   await awaitCounts([a, b, c], 0, 0, options.timeoutMs);
   return { converged: options.count / seconds, seconds, calls_done: callsDone };
+}
+
+export interface StartGroupArgs {
+  readonly monitor: boolean;
+}
+
+/** Heap after a full GC and resident set size of a node process, in bytes. */
+export interface MemoryReport {
+  readonly heapUsed: number;
+  readonly rss: number;
 }
 
 export interface WaitPeersArgs {
@@ -171,6 +215,8 @@ interface GroupState {
   readonly watchers: Set<Watcher>;
   /** performance.now() of the last nodedown event, by peer name (recorded before the Group purges). */
   readonly nodedownAt: Map<string, number>;
+  /** Every nodedown event since the Group started (a run that lost a link measured a resync too). */
+  nodedowns: number;
   pids: Pid[];
   members?: MemberState;
 }
@@ -243,17 +289,35 @@ const idle = async (ctx: { receive(): Promise<unknown> }): Promise<void> => {
 };
 
 export const roles = {
-  async startGroup({ node, state }: RoleContext): Promise<void> {
+  async startGroup({ node, state }: RoleContext, { monitor }: StartGroupArgs): Promise<void> {
     const nodedownAt = new Map<string, number>();
+    const watchers = new Set<Watcher>();
+    const s: Omit<GroupState, 'group'> = { watchers, nodedownAt, nodedowns: 0, pids: [] };
     // Registered before Group.start so that it runs before the Group's own nodedown listener,
     // i.e. before the purge: the detection instant, not the end of the purge.
-    node.on('nodedown', (event) => nodedownAt.set(event.node, performance.now()));
-    const group = await Group.start(node, { name: GROUP_NAME, log: false });
-    const watchers = new Set<Watcher>();
-    group.monitor(ALL, (events) => {
-      for (const watcher of watchers) watcher(events);
+    node.on('nodedown', (event) => {
+      nodedownAt.set(event.node, performance.now());
+      s.nodedowns++;
     });
-    state.set('group', { group, watchers, nodedownAt, pids: [] } satisfies GroupState);
+    const group = await Group.start(node, { name: GROUP_NAME, log: false });
+    if (monitor) {
+      group.monitor(ALL, (events) => {
+        for (const watcher of watchers) watcher(events);
+      });
+    }
+    state.set('group', Object.assign(s, { group }) satisfies GroupState);
+  },
+
+  /** Nodedown events seen since the Group started. */
+  nodedowns({ state }: RoleContext): number {
+    return groupState(state).nodedowns;
+  },
+
+  /** Heap after a full GC, and RSS. */
+  async memory(): Promise<MemoryReport> {
+    await collectGarbage();
+    const { heapUsed, rss } = process.memoryUsage();
+    return { heapUsed, rss };
   },
 
   async waitGroupPeers({ node, state }: RoleContext, { count, timeoutMs }: WaitPeersArgs): Promise<void> {

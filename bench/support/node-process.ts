@@ -19,6 +19,8 @@ export interface StartOptions extends Omit<BenchNodeConfig, 'cookie' | 'seeds'> 
   readonly profileDir?: string | undefined;
   /** Give up on the start after this long. Default 30 s (tsx compiles on first start). */
   readonly timeoutMs?: number;
+  /** More Node.js flags for the process, e.g. `--max-old-space-size=4096` for large tables. */
+  readonly execArgv?: readonly string[];
 }
 
 interface Reply {
@@ -65,8 +67,9 @@ export class BenchNodeProcess {
       cookie: options.cookie ?? 'rollcall-bench',
       seeds: options.seeds ?? [],
       ...(options.options === undefined ? {} : { options: options.options }),
+      ...(options.countBytes === true ? { countBytes: true } : {}),
     };
-    const execArgv = ['--import', 'tsx'];
+    const execArgv = ['--import', 'tsx', ...(options.execArgv ?? [])];
     if (options.profileDir !== undefined) {
       execArgv.push('--cpu-prof', `--cpu-prof-dir=${join(options.profileDir, options.name)}`);
     }

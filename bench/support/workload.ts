@@ -5,7 +5,7 @@
  *
  * Lifecycle, driven by the runner:
  *   const instance = await workload.start(params, context);  // processes, data: not timed
- *   await instance.run();                                     // warm-up, discarded
+ *   await instance.run();                                     // warm-up, discarded (unless warmUp: false)
  *   for (N runs) results.push(await instance.run());          // each returns one value per metric
  *   await instance.stop();                                     // always, also after a failure
  */
@@ -47,6 +47,12 @@ export interface Workload<P extends Params = Params> {
   readonly params: P;
   /** Metric ids (stable: they key the JSON output as `<workload>/<metric>`) and how to show them. */
   readonly metrics: Readonly<Record<string, MetricSpec>>;
+  /**
+   * false: the runner skips the warm-up run. For workloads whose every run starts fresh node
+   * processes and is long enough to warm the JIT itself (S1), where a warm-up run would only
+   * cost minutes. Default true.
+   */
+  readonly warmUp?: boolean;
   start(params: P, context: WorkloadContext): Promise<WorkloadInstance>;
 }
 
