@@ -5,7 +5,9 @@
  * heal (`node.unblock(peer)` + `node.connect(seed)` on both) until A and B agree: the driver polls
  * both every `pollMs` for a digest (key count + an order-independent hash of every key → pid)
  * and stops at the first poll where both hold all 19,000 keys with equal digests (every key has
- * exactly one owner and both name the same one). The resolution count is checked: each conflict
+ * exactly one owner and both name the same one). The digest polled is kept up to date by each
+ * node from its Group's events (`trackDigest`, armed before the clock), so a poll costs nothing;
+ * after the clock it is checked against the digest computed from the tables. The resolution count is checked: each conflict
  * removes the loser's registration on its own node with reason 'resolve_conflict', counted by a
  * monitor callback on A and B; it must equal the shared keys. After the clock C is checked to
  * agree too; then every process exits and the tables empty (untimed).
@@ -29,12 +31,13 @@ export default defineWorkload({
     const { a, b, c } = await startGroupCluster(context.profileDir);
     const total = 2 * params.keysPerSide - params.shared;
 
-    const digests = (nodes: readonly BenchNodeProcess[]): Promise<Digest[]> => Promise.all(nodes.map((node) => node.invoke<Digest>(GROUP_ROLES, 'digest')));
+    const digests = (nodes: readonly BenchNodeProcess[], role: 'digest' | 'liveDigest' = 'digest'): Promise<Digest[]> =>
+      Promise.all(nodes.map((node) => node.invoke<Digest>(GROUP_ROLES, role)));
     const agree = (ds: readonly Digest[]): boolean => ds.every((d) => d.count === total && d.hash === ds[0]!.hash);
-    const awaitAgreement = async (nodes: readonly BenchNodeProcess[], what: string): Promise<void> => {
+    const awaitAgreement = async (nodes: readonly BenchNodeProcess[], what: string, role: 'digest' | 'liveDigest' = 'digest'): Promise<void> => {
       const deadline = performance.now() + params.timeoutMs;
       for (;;) {
-        const ds = await digests(nodes);
+        const ds = await digests(nodes, role);
         if (agree(ds)) return;
         if (performance.now() > deadline) throw new Error(`D4: ${what} do not agree after ${params.timeoutMs} ms: ${JSON.stringify(ds)}`);
         await sleep(params.pollMs);
@@ -55,14 +58,17 @@ export default defineWorkload({
         await b.invoke(GROUP_ROLES, 'registerAll', { from: params.keysPerSide - params.shared, chunk: 1_000 } satisfies WriteAllArgs);
         await awaitCounts([c], total, 0, params.timeoutMs);
         await Promise.all([a.invoke(GROUP_ROLES, 'countConflicts'), b.invoke(GROUP_ROLES, 'countConflicts')]);
+        await Promise.all([a.invoke(GROUP_ROLES, 'trackDigest'), b.invoke(GROUP_ROLES, 'trackDigest')]);
 
         const started = performance.now();
         await Promise.all([
           a.invoke(GROUP_ROLES, 'heal', { peer: b.name, seed: b.seed }),
           b.invoke(GROUP_ROLES, 'heal', { peer: a.name, seed: a.seed }),
         ]);
-        await awaitAgreement([a, b], 'A and B');
+        await awaitAgreement([a, b], 'A and B', 'liveDigest');
         const seconds = (performance.now() - started) / 1000;
+        const [live, full] = await Promise.all([digests([a, b], 'liveDigest'), digests([a, b])]);
+        if (JSON.stringify(live) !== JSON.stringify(full)) throw new Error(`D4: the event-kept digests ${JSON.stringify(live)} differ from the tables' ${JSON.stringify(full)}`);
 
         const lost = await Promise.all([a.invoke<number>(GROUP_ROLES, 'conflictsLost'), b.invoke<number>(GROUP_ROLES, 'conflictsLost')]);
         const conflicts = lost[0] + lost[1];

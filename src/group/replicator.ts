@@ -178,6 +178,9 @@ export class Replicator {
     let viaConnect: string[] = [];
     if (isHello) {
       this.send(peer, GroupFrame.HELLO_ACK, [this.myClusters(), shared.slice(1)]);
+      // The ack goes out before our snapshot is encoded (tens of ms for 10k rows), so the peer
+      // encodes its own snapshot while we encode ours instead of after.
+      this.host.node.flushTo(peer);
     } else {
       // Our HELLO listed our clusters as they were when we sent it, and a connect or disconnect
       // made since went to the peers of that moment, which did not include this one yet. The ack

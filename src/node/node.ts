@@ -379,6 +379,11 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     return this.mesh.send(peer, type, payload);
   }
 
+  /** @internal Write the frames queued to a peer now (they keep their order with later ones). */
+  flushTo(peer: string): void {
+    this.mesh.flush(peer);
+  }
+
   /** @internal Bytes queued to a peer. */
   queuedBytes(peer: string): number {
     return this.mesh.queuedBytes(peer);

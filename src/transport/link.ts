@@ -252,6 +252,14 @@ export class Link {
     return true;
   }
 
+  /**
+   * Write what is queued now instead of at the end of the turn: for a small frame that should not
+   * wait behind long synchronous work that follows it (a Group's ack before it encodes a snapshot).
+   */
+  flushImmediately(): void {
+    if (this.state === 'up') this.flush();
+  }
+
   private readonly flushNow = (): void => {
     this.flushScheduled = false;
     this.flush();

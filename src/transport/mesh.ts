@@ -146,6 +146,11 @@ export class Mesh implements LinkOwner {
     return this.links.get(name)?.peer;
   }
 
+  /** Write the frames queued to a peer now rather than at the end of the turn. */
+  flush(peer: string): void {
+    this.links.get(peer)?.flushImmediately();
+  }
+
   /** Bytes queued to a peer and not yet written (0 when not connected). */
   queuedBytes(peer: string): number {
     return this.links.get(peer)?.queuedBytes ?? 0;
