@@ -16,7 +16,8 @@
  * - per cluster, `keys`: a B+ tree of the keys that have a registry row or members (one index for
  *   both tables), so a prefix query costs O(log n + k); built by the first prefix query or key
  *   listing of the cluster (O(n log n) once), kept in step from then on;
- * - `byOwner: Map<node, Map<pid.key, PidRows>>`: the by-pid index nested under the owner node, so
+ * - `byOwner: Map<node, OwnerPids>`: the by-pid index nested under the owner node (by pid id, see
+ *   OwnerPids), so
  *   one hash entry per pid serves both process-death cleanup and node purges, and a purge costs
  *   O(rows of that node), not a scan. A pid with one row stores the row itself (no container).
  *
@@ -212,7 +213,7 @@ export class GroupTables {
   private readonly defaultTable = new ClusterTable(null);
   /** Named clusters with at least one row. */
   private readonly namedTables = new Map<string, ClusterTable>();
-  private readonly byOwner = new Map<string, Map<string, PidRows>>();
+  private readonly byOwner = new Map<string, OwnerPids>();
   /**
    * Member arrays members() has handed out: never mutated again (the next write copies). Measured
    * on Node 20: a WeakSet costs ~20 ns per members(); freezing instead makes slice() of the array
@@ -397,7 +398,7 @@ export class GroupTables {
 
   /** Every row of `pid` (registry and memberships, every cluster), in canonical order. */
   rowsOfPid(pid: Pid): Row[] {
-    const entry = this.byOwner.get(pid.node)?.get(pid.key);
+    const entry = this.byOwner.get(pid.node)?.get(pid);
     const out: Row[] = [];
     if (entry !== undefined) pushPidRows(entry, out);
     return out.sort(compareRows);
@@ -405,7 +406,7 @@ export class GroupTables {
 
   /** Whether `pid` has any row (no allocation: the process-exit path asks this of every exit). */
   hasPid(pid: Pid): boolean {
-    return this.byOwner.get(pid.node)?.has(pid.key) === true;
+    return this.byOwner.get(pid.node)?.get(pid) !== undefined;
   }
 
   /** Remove every row of `pid` (its death) and return them in canonical order. */
@@ -625,15 +626,15 @@ export class GroupTables {
   private forEachOwnedRow(node: string, fn: (row: Row) => void): void {
     const pids = this.byOwner.get(node);
     if (pids === undefined) return;
-    for (const entry of pids.values()) {
+    pids.forEachEntry((entry) => {
       if (entry instanceof RegistryRow || entry instanceof MemberRow) fn(entry);
       else for (const row of entry) fn(row);
-    }
+    });
   }
 
   /** The Pid instance new rows of `pid` use: the one its stored rows already share, if any. */
   private canonicalPid(pid: Pid): Pid {
-    const entry = this.byOwner.get(pid.node)?.get(pid.key);
+    const entry = this.byOwner.get(pid.node)?.get(pid);
     return entry === undefined ? pid : anyPidRow(entry).pid;
   }
 
@@ -643,22 +644,22 @@ export class GroupTables {
     // Same pid (rows of one pid share one Pid instance): swap in place, no entry churn.
     if (previous !== undefined && previous.pid === pid) {
       const pids = this.byOwner.get(pid.node)!;
-      const entry = pids.get(pid.key)!;
+      const entry = pids.get(pid)!;
       const next = replacePidRow(entry, previous, row);
-      if (next !== entry) pids.set(pid.key, next);
+      if (next !== entry) pids.set(pid, next);
       return;
     }
     if (previous !== undefined) this.detachOwned(previous);
     let pids = this.byOwner.get(pid.node);
     if (pids === undefined) {
-      pids = new Map();
+      pids = new OwnerPids();
       this.byOwner.set(pid.node, pids);
     }
-    const entry = pids.get(pid.key);
-    if (entry === undefined) pids.set(pid.key, row);
+    const entry = pids.get(pid);
+    if (entry === undefined) pids.set(pid, row);
     else {
       const next = withPidRow(entry, row);
-      if (next !== entry) pids.set(pid.key, next);
+      if (next !== entry) pids.set(pid, next);
     }
   }
 
@@ -666,13 +667,13 @@ export class GroupTables {
   private detachOwned(row: Row): void {
     const pid = row.pid;
     const pids = this.byOwner.get(pid.node)!;
-    const entry = pids.get(pid.key)!;
+    const entry = pids.get(pid)!;
     const rest = withoutPidRow(entry, row);
     if (rest === undefined) {
-      pids.delete(pid.key);
+      pids.delete(pid);
       if (pids.size === 0) this.byOwner.delete(pid.node);
     } else if (rest !== entry) {
-      pids.set(pid.key, rest);
+      pids.set(pid, rest);
     }
   }
 
@@ -717,10 +718,15 @@ export class GroupTables {
     let ownedRows = 0;
     for (const [node, pids] of this.byOwner) {
       if (pids.size === 0) problems.push(`empty owner map left for node ${show(node)}`);
-      for (const [pidKey, entry] of pids) {
+      for (const [slot, entry] of pids.slots()) {
         const rows: Row[] = [];
         pushPidRows(entry, rows);
+        const pidKey = rows[0]?.pid.key ?? '(empty)';
         const where = `owner index ${show(node)}/${pidKey}`;
+        if (rows.length > 0 && (typeof slot === 'number' ? rows[0]!.pid.id !== slot : rows[0]!.pid.key !== slot)) {
+          problems.push(`${where}: stored under ${String(slot)}`);
+        }
+        if (rows.length > 0 && pids.get(rows[0]!.pid) !== entry) problems.push(`${where}: not what a lookup of its pid finds`);
         if (Array.isArray(entry) && (entry.length < 2 || entry.length > PID_ROWS_ARRAY_MAX)) {
           problems.push(`${where}: array of ${entry.length} rows (expected 2..${PID_ROWS_ARRAY_MAX})`);
         }
@@ -729,7 +735,7 @@ export class GroupTables {
         }
         for (const row of rows) {
           ownedRows++;
-          if (row.pid.node !== node || row.pid.key !== pidKey) {
+          if (row.pid.node !== node || !row.pid.equals(rows[0]!.pid)) {
             problems.push(`${where}: holds ${describe(row)} of another pid`);
           }
           if (row.pid !== rows[0]!.pid) problems.push(`${where}: rows do not share one Pid instance`);
@@ -943,6 +949,52 @@ export function prefixUpperBound(prefix: string): string | undefined {
   while (end > 0 && prefix.charCodeAt(end - 1) === 0xffff) end--;
   if (end === 0) return undefined;
   return prefix.slice(0, end - 1) + String.fromCharCode(prefix.charCodeAt(end - 1) + 1);
+}
+
+/**
+ * The pids of one owner node that have rows, keyed by pid id: a number hashes for free, where a
+ * pid's string key must be hashed by V8 on its first use in a Map (measured: ~15% of a write).
+ * Two incarnations of a node can both have a pid with one id (an old incarnation's rows not yet
+ * purged): the first takes the id slot, the other goes to `others`, keyed by its string key.
+ */
+class OwnerPids {
+  private readonly byId = new Map<number, PidRows>();
+  private others: Map<string, PidRows> | undefined = undefined;
+
+  get size(): number {
+    return this.byId.size + (this.others?.size ?? 0);
+  }
+
+  get(pid: Pid): PidRows | undefined {
+    const entry = this.byId.get(pid.id);
+    if (entry !== undefined && anyPidRow(entry).pid.incarnation === pid.incarnation) return entry;
+    return this.others?.get(pid.key);
+  }
+
+  set(pid: Pid, rows: PidRows): void {
+    const entry = this.byId.get(pid.id);
+    if (entry !== undefined ? anyPidRow(entry).pid.incarnation === pid.incarnation : this.others?.has(pid.key) !== true) {
+      this.byId.set(pid.id, rows);
+    } else {
+      (this.others ??= new Map()).set(pid.key, rows);
+    }
+  }
+
+  delete(pid: Pid): void {
+    const entry = this.byId.get(pid.id);
+    if (entry !== undefined && anyPidRow(entry).pid.incarnation === pid.incarnation) this.byId.delete(pid.id);
+    else if (this.others?.delete(pid.key) === true && this.others.size === 0) this.others = undefined;
+  }
+
+  forEachEntry(fn: (entry: PidRows) => void): void {
+    for (const entry of this.byId.values()) fn(entry);
+    if (this.others !== undefined) for (const entry of this.others.values()) fn(entry);
+  }
+
+  /** Every entry with the slot it is stored under (an id, or a pid key in `others`): for checks. */
+  slots(): Array<[number | string, PidRows]> {
+    return [...this.byId, ...(this.others ?? [])];
+  }
 }
 
 function anyPidRow(entry: PidRows): Row {
