@@ -475,13 +475,14 @@ export class GroupTables {
     const row = registryRow(table.cluster, key, this.canonicalPid(pid), meta, time);
     this.attachOwned(row, previous);
     table.registry.set(key, row);
-    if (previous === undefined && !table.groups.has(key)) table.keys?.set(key, undefined);
+    // The key index, once built, holds keys with a registration or members: no probe without it.
+    if (table.keys !== undefined && previous === undefined && !table.groups.has(key)) table.keys.set(key, undefined);
     return row;
   }
 
   private removeRegistryRow(table: ClusterTable, row: RegistryRow, detach = true): void {
     table.registry.delete(row.key);
-    if (!table.groups.has(row.key)) table.keys?.delete(row.key);
+    if (table.keys !== undefined && !table.groups.has(row.key)) table.keys.delete(row.key);
     if (detach) this.detachOwned(row);
     this.dropIfEmpty(table);
   }
@@ -504,7 +505,7 @@ export class GroupTables {
     this.attachOwned(row, previous);
     if (members === undefined) {
       table.groups.set(key, row);
-      if (!table.registry.has(key)) table.keys?.set(key, undefined);
+      if (table.keys !== undefined && !table.registry.has(key)) table.keys.set(key, undefined);
     } else if (members instanceof MemberRow) {
       table.groups.set(key, previous !== undefined ? row : index === ~0 ? [row, members] : [members, row]);
     } else if (index < 0) {
@@ -543,7 +544,7 @@ export class GroupTables {
     }
     if (kept === undefined || kept.length === 0) {
       table.groups.delete(key);
-      if (!table.registry.has(key)) table.keys?.delete(key);
+      if (table.keys !== undefined && !table.registry.has(key)) table.keys.delete(key);
     } else if (kept.length === 1) {
       table.groups.set(key, kept[0]!);
     } else if (kept !== members) {
