@@ -127,7 +127,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
     const payload = this.replicator.encodeOp(cluster, Op.REGISTER, key, pid, meta, time, reason);
     this.tables.register(cluster, key, pid, meta, time);
     this.replicator.broadcast(cluster, payload);
-    this.emit([this.event('registered', this.tables.lookup(cluster, key)!, existing?.meta ?? null, null)]);
+    if (this.wantsEvents()) this.emit([this.event('registered', this.tables.lookup(cluster, key)!, existing?.meta ?? null, null)]);
     return 'ok';
   }
 
@@ -145,7 +145,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
     const payload = this.replicator.encodeOp(cluster, Op.UNREGISTER, key, existing.pid, existing.meta, existing.time, 'unregister');
     this.tables.unregister(cluster, key, existing.pid);
     this.replicator.broadcast(cluster, payload);
-    this.emit([this.event('unregistered', existing, null, 'unregister')]);
+    if (this.wantsEvents()) this.emit([this.event('unregistered', existing, null, 'unregister')]);
     return 'ok';
   }
 
@@ -176,7 +176,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
     const payload = this.replicator.encodeOp(cluster, Op.JOIN, key, pid, meta, time, existing === undefined ? 'join' : 'update');
     this.tables.join(cluster, key, pid, meta, time);
     this.replicator.broadcast(cluster, payload);
-    this.emit([this.event('joined', this.tables.member(cluster, key, pid)!, existing?.meta ?? null, null)]);
+    if (this.wantsEvents()) this.emit([this.event('joined', this.tables.member(cluster, key, pid)!, existing?.meta ?? null, null)]);
     return 'ok';
   }
 
@@ -189,7 +189,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
     const payload = this.replicator.encodeOp(cluster, Op.LEAVE, key, pid, existing.meta, existing.time, 'leave');
     this.tables.leave(cluster, key, pid);
     this.replicator.broadcast(cluster, payload);
-    this.emit([this.event('left', existing, null, 'leave')]);
+    if (this.wantsEvents()) this.emit([this.event('left', existing, null, 'leave')]);
     return 'ok';
   }
 
@@ -388,6 +388,11 @@ export class Group implements GroupEndpoint, ReplicaHost {
     return this.level === 'verbose';
   }
 
+  /** Whether anyone subscribes: with no subscription, no event object is built at all. */
+  wantsEvents(): boolean {
+    return this.subscriptions.count() > 0;
+  }
+
   emit(events: GroupEvent[]): void {
     // Events still pending go first: a subscriber sees every key's events in the order they happened.
     if (this.pendingEvents.length > 0) this.flushPendingEvents();
@@ -459,7 +464,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
       const rows = this.tables.removePid(pid);
       if (rows.length === 0) continue;
       this.replicator.broadcastRemovals(rows, reason);
-      for (const row of rows) events.push(this.event(row instanceof RegistryRow ? 'unregistered' : 'left', row, null, reason));
+      if (this.wantsEvents()) for (const row of rows) events.push(this.event(row instanceof RegistryRow ? 'unregistered' : 'left', row, null, reason));
     }
     this.emit(events);
   }

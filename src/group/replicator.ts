@@ -34,6 +34,8 @@ export interface ReplicaHost {
   emit(events: GroupEvent[]): void;
   /** Deliver events with the others of this turn, in one batch (at the latest in a microtask). */
   emitSoon(events: GroupEvent[]): void;
+  /** Whether any subscription exists (else hot paths build no events). */
+  wantsEvents(): boolean;
   /** Make an event from a row (applies extractMeta). */
   event(type: GroupEvent['type'], row: Row, previousMeta: unknown, reason: unknown): GroupEvent;
 }
@@ -320,7 +322,7 @@ export class Replicator {
       this.send(peer, GroupFrame.RESYNC, [cluster]);
     }
     seqs.set(cluster, seq);
-    const events: GroupEvent[] = [];
+    const events = this.host.wantsEvents() ? ([] as GroupEvent[]) : undefined;
     const row = op === Op.REGISTER || op === Op.UNREGISTER ? registryRow(cluster, key, pid, meta, time) : memberRow(cluster, key, pid, meta, time);
     switch (op) {
       case Op.REGISTER:
@@ -330,35 +332,40 @@ export class Replicator {
         const existing = this.host.tables.lookup(cluster, key);
         if (existing !== undefined && existing.pid.equals(pid)) {
           this.host.tables.unregister(cluster, key, pid);
-          events.push(this.host.event('unregistered', row, null, reason));
+          events?.push(this.host.event('unregistered', row, null, reason));
         }
         break;
       }
       case Op.JOIN: {
         const existing = this.host.tables.member(cluster, key, pid);
         this.host.tables.join(cluster, key, pid, meta, time);
-        events.push(this.host.event('joined', row, reason === 'update' && existing !== undefined ? existing.meta : null, null));
+        events?.push(this.host.event('joined', row, reason === 'update' && existing !== undefined ? existing.meta : null, null));
         break;
       }
       case Op.LEAVE:
-        if (this.host.tables.leave(cluster, key, pid) !== undefined) events.push(this.host.event('left', row, null, reason));
+        if (this.host.tables.leave(cluster, key, pid) !== undefined) events?.push(this.host.event('left', row, null, reason));
         break;
     }
     // The ops of one batch frame arrive in one turn: their events go out as one batch.
-    this.host.emitSoon(events);
+    if (events !== undefined) this.host.emitSoon(events);
   }
 
   /** A replicated register (reference §2.4): insert, same-pid update, conflict, or newer-wins. */
-  private applyRegister(incoming: RowData, events: GroupEvent[]): void {
+  private applyRegister(incoming: RowData, events: GroupEvent[] | undefined): void {
+    // Not `events?.push(this.host.event(..., this.insertRegistry(...)))`: optional chaining would
+    // skip the insert itself when nobody subscribes (events undefined).
     const existing = this.host.tables.lookup(incoming.cluster, incoming.key);
     if (existing === undefined) {
-      events.push(this.host.event('registered', this.insertRegistry(incoming), null, null));
+      const row = this.insertRegistry(incoming);
+      events?.push(this.host.event('registered', row, null, null));
     } else if (existing.pid.equals(incoming.pid)) {
-      events.push(this.host.event('registered', this.insertRegistry(incoming), existing.meta, null));
+      const row = this.insertRegistry(incoming);
+      events?.push(this.host.event('registered', row, existing.meta, null));
     } else if (existing.pid.node === this.host.node.name) {
       this.resolveConflict(existing, incoming, events, undefined);
     } else if (incoming.time > existing.time) {
-      events.push(this.host.event('registered', this.insertRegistry(incoming), null, null));
+      const row = this.insertRegistry(incoming);
+      events?.push(this.host.event('registered', row, null, null));
     }
   }
 
@@ -367,7 +374,7 @@ export class Replicator {
    * both nodes (later time wins, ties by pid order), so exactly one is kept and, with the default
    * resolver, exactly one is killed: each node kills only its own loser.
    */
-  private resolveConflict(local: RegistryRow, remote: RowData, events: GroupEvent[], seen: Set<Row> | undefined): void {
+  private resolveConflict(local: RegistryRow, remote: RowData, events: GroupEvent[] | undefined, seen: Set<Row> | undefined): void {
     const { options, node, tables, logger } = this.host;
     const custom = options.resolveRegistryConflict;
     let winner: Pid | null | undefined;
@@ -399,7 +406,7 @@ export class Replicator {
       tables.unregister(local.cluster, local.key, local.pid);
       const installed = this.insertRegistry({ cluster: remote.cluster, key: remote.key, pid: remote.pid, meta: remote.meta, time: now });
       seen?.add(installed);
-      events.push(this.host.event('unregistered', local, null, 'resolve_conflict'));
+      events?.push(this.host.event('unregistered', local, null, 'resolve_conflict'));
       if (custom === undefined) node.exit(local.pid, { reason: 'group_registry_conflict', key: local.key, meta: remote.meta });
     } else if (winner instanceof Pid && winner.equals(local.pid)) {
       // Re-assert ours with a fresh timestamp, so the peer replaces its entry with it.
@@ -410,7 +417,7 @@ export class Replicator {
       const payload = this.encodeOp(local.cluster, Op.UNREGISTER, local.key, local.pid, local.meta, local.time, 'resolve_conflict');
       tables.unregister(local.cluster, local.key, local.pid);
       this.broadcast(local.cluster, payload);
-      events.push(this.host.event('unregistered', local, null, 'resolve_conflict'));
+      events?.push(this.host.event('unregistered', local, null, 'resolve_conflict'));
     }
   }
 
@@ -495,11 +502,11 @@ export class Replicator {
     this.host.membership.removeNode(peer);
     this.peerSeq.delete(peer);
     for (const key of [...this.pendingState.keys()]) if (key.startsWith(`${peer}|`)) this.pendingState.delete(key);
-    const events = this.host.tables.purgeNode(peer).map((row) => this.removedEvent(row, reason));
-    if (events.length > 0) {
-      this.host.logger.info({ event: 'group_purge', group: this.host.name, peer, rows: events.length }, `group ${this.host.name}: purged ${events.length} entries of ${peer}`);
+    const purged = this.host.tables.purgeNode(peer);
+    if (purged.length > 0) {
+      this.host.logger.info({ event: 'group_purge', group: this.host.name, peer, rows: purged.length }, `group ${this.host.name}: purged ${purged.length} entries of ${peer}`);
     }
-    this.host.emit(events);
+    if (this.host.wantsEvents()) this.host.emit(purged.map((row) => this.removedEvent(row, reason)));
   }
 
   private removedEvent(row: Row, reason: unknown): GroupEvent {
