@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { InvalidArgumentError, NotRunningError, describeReason } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../time/clock.js';
+import { IdTable } from './id-table.js';
 import { CallRequest, Cast } from './envelopes.js';
 import type { DownInfo, DownMessage, ExitReason, MonitorWatcher, ProcessContext, ProcessFunction, ProcessHost, ServerClass } from './host.js';
 import { Mailbox } from './mailbox.js';
@@ -96,7 +97,8 @@ export class ProcessTable {
   private readonly clock: Clock;
   private readonly logger: Logger;
   /** Live processes by pid id (ids are unique per table, so a number key is enough). */
-  private readonly processes = new Map<number, LocalProcess>();
+  /** Live processes by id (ids are handed out in increasing order: see IdTable). */
+  private readonly processes = new IdTable<LocalProcess>();
   private readonly names = new Map<string, LocalProcess>();
   /** Every monitor until its notification is delivered or it is demonitored. */
   private readonly monitors = new Map<string, MonitorEntry>();

@@ -466,7 +466,7 @@ describe('checkConsistency', () => {
   type Internals = {
     defaultTable: { registry: Map<string, Row>; groups: Map<string, unknown>; keys: { set(k: string, v: undefined): void } | undefined; memberCount: number };
     namedTables: Map<string, unknown>;
-    byOwner: Map<string, { byId: Map<number, unknown> }>;
+    byOwner: Map<string, { byId: { entries(): Array<[number, unknown]>; delete(id: number): boolean } }>;
   };
   function populated(): { tables: GroupTables; internals: Internals } {
     const tables = new GroupTables();
@@ -481,7 +481,8 @@ describe('checkConsistency', () => {
 
   it('reports a row missing from the owner index', () => {
     const { tables, internals } = populated();
-    internals.byOwner.get('c')!.byId.clear();
+    const byId = internals.byOwner.get('c')!.byId;
+    for (const [id] of byId.entries()) byId.delete(id);
     expect(tables.checkConsistency().join('\n')).toMatch(/empty owner map left for node "c"[\s\S]*owner index holds 4 rows, cluster tables 5/);
   });
 
