@@ -12,7 +12,7 @@
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { Group, type Node, type Pid } from '../../src/internal.js';
+import { Group, type Node, type NodeOptions, type Pid } from '../../src/internal.js';
 import { BenchNodeProcess } from './node-process.js';
 import type { WorkloadContext } from './workload.js';
 
@@ -26,11 +26,11 @@ import type { WorkloadContext } from './workload.js';
 const SINGLE_NODE_HEAP_MB = 12_288;
 
 /** Fork the workload's node process. */
-export function startSingleNode(name: string, context: WorkloadContext): Promise<BenchNodeProcess> {
+export function startSingleNode(name: string, context: WorkloadContext, nodeOptions: Partial<NodeOptions> = {}): Promise<BenchNodeProcess> {
   return BenchNodeProcess.start({
     name,
     profileDir: context.profileDir,
-    options: { logLevel: 'silent' },
+    options: { logLevel: 'silent', ...nodeOptions },
     execArgv: [`--max-old-space-size=${SINGLE_NODE_HEAP_MB}`],
   });
 }

@@ -104,7 +104,14 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     this.incarnation = Math.floor(options.clock.wallNow()) * 1024 + options.random.int(1024);
     this.discovery = options.discovery;
     this.calls = new PendingCalls(options.clock);
-    this.table = new ProcessTable({ host: this, node: this.name, incarnation: this.incarnation, clock: this.clock, logger: this.logger });
+    this.table = new ProcessTable({
+      host: this,
+      node: this.name,
+      incarnation: this.incarnation,
+      clock: this.clock,
+      logger: this.logger,
+      implicitSelf: options.implicitSelf,
+    });
     this.table.onExit((pid) => this.onLocalExit(pid));
     const connector = options.transport({
       nodeName: this.name,

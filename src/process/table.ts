@@ -16,6 +16,8 @@ export interface ProcessTableOptions {
   incarnation: number;
   clock: Clock;
   logger: Logger;
+  /** Run processes inside the AsyncLocalStorage that `currentProcess()` reads. Default true. */
+  implicitSelf?: boolean;
 }
 
 export type ExitListener = (pid: Pid, reason: ExitReason) => void;
@@ -96,7 +98,6 @@ export class ProcessTable {
   private readonly host: ProcessHost;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  /** Live processes by pid id (ids are unique per table, so a number key is enough). */
   /** Live processes by id (ids are handed out in increasing order: see IdTable). */
   private readonly processes = new IdTable<LocalProcess>();
   private readonly names = new Map<string, LocalProcess>();
@@ -106,6 +107,7 @@ export class ProcessTable {
   private lastPidId = 0;
   private lastRefId = 0;
   private stopped = false;
+  private readonly implicitSelf: boolean;
 
   constructor(options: ProcessTableOptions) {
     const { host, node, incarnation, clock, logger } = options;
@@ -119,6 +121,7 @@ export class ProcessTable {
     this.incarnation = incarnation;
     this.clock = clock;
     this.logger = logger;
+    this.implicitSelf = options.implicitSelf ?? true;
   }
 
   /**
@@ -134,7 +137,12 @@ export class ProcessTable {
     const proc = new LocalProcess(pid, this.host, this.clock);
     this.processes.set(pid.id, proc);
     queueMicrotask(() => {
-      if (proc.alive) void running.run(proc, () => this.run(proc, fn));
+      if (!proc.alive) return;
+      // Without implicit self, no AsyncLocalStorage: its promise hooks would tax every promise.
+      // exit() is a plain call while no AsyncLocalStorage is enabled in the OS process, and
+      // otherwise keeps the spawner's context out of this process.
+      if (this.implicitSelf) void running.run(proc, () => this.run(proc, fn));
+      else void running.exit(() => this.run(proc, fn));
     });
     return pid;
   }

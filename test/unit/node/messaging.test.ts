@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CallRequest, Pid, Server, self, type Node } from '../../../src/index.js';
+import { CallRequest, Group, Pid, Server, self, type Node } from '../../../src/index.js';
 import { collector, createSim, type Sim } from './sim-helpers.js';
 
 class Recorder extends Server<string[]> {
@@ -151,5 +151,42 @@ describe('Node: send and cast', () => {
       onB = b.self();
     });
     await sim.until(() => onB === undefined, 'b.self() inside a process of a');
+  });
+
+  it('with implicitSelf: false a process has no implicit pid: ctx.self only, Group writes need {pid}', async () => {
+    const c = await sim.start('c', { implicitSelf: false });
+    const group = await Group.start(c, { name: 'g', log: false });
+    const seen: Array<Pid | undefined> = [];
+    const errors: string[] = [];
+    let done = false;
+    const pid = a.spawn(async () => {
+      // A process of a node with implicit self spawns on c: its pid must not leak into c's process.
+      c.spawn(async (ctx) => {
+        seen.push(self(), c.self(), ctx.self);
+        try {
+          group.register('k', {});
+        } catch (error) {
+          errors.push((error as Error).message);
+        }
+        expect(group.register('k', { by: 'ctx' }, { pid: ctx.self })).toBe('ok');
+        await ctx.receive({ timeoutMs: 5 }).catch(() => undefined);
+        seen.push(self(), c.self());
+        done = true;
+        await ctx.receive();
+      });
+    });
+    await sim.until(() => done, 'the process on c ran');
+    expect(seen[0]).toBeUndefined();
+    expect(seen[1]).toBeUndefined();
+    expect(seen[2]).toBeInstanceOf(Pid);
+    expect(seen.slice(3)).toEqual([undefined, undefined]);
+    expect(errors).toEqual([expect.stringMatching(/pass \{pid\}/)]);
+    expect(group.lookup('k')?.pid.equals(seen[2]!)).toBe(true);
+    expect(pid.node).toBe('a');
+    await group.stop();
+  });
+
+  it('implicitSelf must be a boolean', async () => {
+    await expect(sim.start('d', { implicitSelf: 'no' as unknown as boolean })).rejects.toThrow(/implicitSelf must be true or false/);
   });
 });
