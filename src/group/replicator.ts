@@ -214,6 +214,9 @@ export class Replicator {
       m += pgPart.length;
       const final = r >= reg.length && m >= pg.length;
       this.send(peer, GroupFrame.STATE, [cluster, seq, regPart, pgPart, final, replace]);
+      // Each chunk goes out as soon as it is encoded (order kept), so the peer merges one while
+      // this node encodes the next: a heal's snapshots are pipelined instead of sent at the end.
+      if (!final) this.host.node.flushTo(peer);
     } while (r < reg.length || m < pg.length);
   }
 
