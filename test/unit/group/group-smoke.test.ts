@@ -50,6 +50,27 @@ describe('Group on three simulated nodes', () => {
     consistent();
   });
 
+  it('10,000 processes dying at once: the peers remove them in a few event batches, each event with its reason', async () => {
+    const count = 10_000;
+    const pids = Array.from({ length: count }, () => idle(a));
+    pids.forEach((pid, i) => ga.register(`mass/${i}`, { i }, { pid }));
+    await sim.until(() => gb.registryCount() === count && gc.registryCount() === count, 'replicated');
+    const batches: number[] = [];
+    const reasons = new Set<unknown>();
+    gb.monitor('mass/', (events) => {
+      batches.push(events.length);
+      for (const event of events) reasons.add(event.reason);
+    });
+    for (const pid of pids) a.exit(pid, 'mass_exit');
+    await sim.until(() => gb.registryCount() === 0 && gc.registryCount() === 0 && ga.registryCount() === 0, 'all removed');
+    expect(batches.reduce((sum, n) => sum + n, 0)).toBe(count);
+    // One batch per turn in which removal ops arrived (batch frames of up to 256 KiB each), not
+    // one per process.
+    expect(batches.length).toBeLessThanOrEqual(count / 500);
+    expect([...reasons]).toEqual(['mass_exit']);
+    consistent();
+  });
+
   it('a process death removes its entries everywhere with its exit reason', async () => {
     const p = idle(a);
     ga.register('user/2', {}, { pid: p });
