@@ -201,7 +201,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
     if (typeof key !== 'string') throw new InvalidArgumentError('members: key must be a string');
     // The hot path (exact key, no options): one copy of the stored array, nothing else.
     if (options === undefined && this.options.extractMeta === undefined && key.charCodeAt(key.length - 1) !== SLASH) {
-      return this.tables.membersView(null, key).slice();
+      return this.tables.members(null, key).slice();
     }
     return this.membersWith(key, options ?? {});
   }
@@ -211,7 +211,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
     const limit = options.limit ?? Infinity;
     if (typeof limit !== 'number' || !(limit >= 0)) throw new InvalidArgumentError('members: limit must be a number >= 0');
     const prefix = key.endsWith('/');
-    // `owned`: a fresh array no one else holds (tables.members() may hand out the stored one).
+    // `owned`: a fresh array no one else holds (tables.members() hands out the stored one).
     let rows: readonly Row[] = prefix ? this.tables.membersByPrefix(cluster, key) : this.tables.members(cluster, key);
     let owned = prefix;
     if (options.includeRegistered === true) {
@@ -263,8 +263,8 @@ export class Group implements GroupEndpoint, ReplicaHost {
       const row = this.tables.lookup(cluster, key);
       if (row !== undefined) add(row.pid);
     }
-    // Read synchronously (sends never write to the tables), so the stored array needs no marking.
-    for (const row of this.tables.membersView(cluster, key)) add(row.pid);
+    // Read at once: sends never write to the tables.
+    for (const row of this.tables.members(cluster, key)) add(row.pid);
     for (const [peer, pids] of byNode) {
       this.node.sendRaw(peer, GroupFrame.DISPATCH, this.node.encodePayload([this.name, pids, message]));
     }
@@ -294,7 +294,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
       // Events are node-local; a subscriber elsewhere subscribes through its own node's Group.
       throw new InvalidArgumentError(`monitor: subscriber ${subscriber.key} lives on node ${subscriber.node}; subscribe on that node's Group`);
     }
-    // A dead process never exits again: subscribing it would leak (a monitor of it fires at once).
+    // A dead process never exits again, so its subscription would never end: it is not made.
     if (subscriber instanceof Pid && !this.node.isAlive(subscriber)) return 'ok';
     this.subscriptions.add(cluster, pattern, subscriber);
     return 'ok';

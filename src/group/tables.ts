@@ -11,8 +11,8 @@
  * - per cluster, `registry: Map<key, RegistryRow>`: O(1) lookup, uniqueness;
  * - per cluster, `groups: Map<key, MemberRow | MemberRow[]>`: a lone member is stored as the row
  *   itself (measured: an array costs 56 more bytes, +17% for one-member groups); two or more are an
- *   array sorted by Pid order, which members() hands out without copying (copy-on-write after
- *   that), and in which one owner node's members are a contiguous run;
+ *   array sorted by Pid order, which members() hands out without copying (valid until the next
+ *   write), and in which one owner node's members are a contiguous run;
  * - per cluster, `keys`: a B+ tree of the keys that have a registry row or members (one index for
  *   both tables), so a prefix query costs O(log n + k); built by the first prefix query or key
  *   listing of the cluster (O(n log n) once), kept in step from then on;
@@ -215,12 +215,6 @@ export class GroupTables {
   /** Named clusters with at least one row. */
   private readonly namedTables = new Map<string, ClusterTable>();
   private readonly byOwner = new Map<string, OwnerPids>();
-  /**
-   * Member arrays members() has handed out: never mutated again (the next write copies). Measured
-   * on Node 20: a WeakSet costs ~20 ns per members(); freezing instead makes slice() of the array
-   * 70x slower and indexed reads of it 4x slower, and a flag field would cost 40 B per group.
-   */
-  private readonly handedOut = new WeakSet<MemberRow[]>();
 
   // ---- registry -------------------------------------------------------------------------------
 
@@ -320,26 +314,14 @@ export class GroupTables {
   /**
    * The members of (cluster, key) in Pid order (node name, incarnation, id), so each node's
    * members form one contiguous run. O(1): for two or more members this is the stored array
-   * itself, which the tables never change again (the next write to the group copies it), so it
-   * stays a valid snapshot; for a lone member a new one-element array. Do not mutate it.
+   * itself, valid until the next write to the tables (writes change it in place); for a lone
+   * member a new one-element array. Read it at once or copy it; never mutate it. (Group copies it
+   * for its callers: an array it handed out stays theirs.)
    */
   members(cluster: Cluster, key: string): readonly MemberRow[] {
     const table = cluster === null ? this.defaultTable : this.namedTables.get(cluster);
     const members = table === undefined ? undefined : table.groups.get(key);
     // Fresh small arrays, not a shared frozen one: callers iterate one elements kind (monomorphic).
-    if (members === undefined) return [];
-    if (members instanceof MemberRow) return [members];
-    this.handedOut.add(members);
-    return members;
-  }
-
-  /**
-   * The members of (cluster, key) in Pid order, for a caller that copies or reads them before any
-   * write: possibly the stored array itself, which is NOT marked handed out (it changes in place).
-   */
-  membersView(cluster: Cluster, key: string): readonly MemberRow[] {
-    const table = cluster === null ? this.defaultTable : this.namedTables.get(cluster);
-    const members = table === undefined ? undefined : table.groups.get(key);
     if (members === undefined) return [];
     return members instanceof MemberRow ? [members] : members;
   }
@@ -510,12 +492,8 @@ export class GroupTables {
     } else if (members instanceof MemberRow) {
       table.groups.set(key, previous !== undefined ? row : index === ~0 ? [row, members] : [members, row]);
     } else if (index < 0) {
-      const rows = withMember(members, ~index, row, !this.handedOut.has(members));
+      const rows = withMember(members, ~index, row);
       if (rows !== members) table.groups.set(key, rows);
-    } else if (this.handedOut.has(members)) {
-      const rows = members.slice();
-      rows[index] = row;
-      table.groups.set(key, rows);
     } else {
       members[index] = row;
     }
@@ -535,7 +513,7 @@ export class GroupTables {
     } else {
       const before = members.length;
       if (doomed instanceof MemberRow) {
-        kept = this.handedOut.has(members) ? members.slice() : members;
+        kept = members;
         kept.splice(searchPid(members, doomed.pid), 1);
       } else {
         kept = members.filter((row) => !doomed.has(row));
@@ -834,13 +812,13 @@ function findMember(members: Members, pid: Pid): MemberRow | undefined {
 /**
  * Below this length, an insert copies the member array to an exact-size one: V8 grows a pushed or
  * spliced array by half its length + 16 slots (measured: a 3-member group's array costs 208 B
- * instead of 72). Longer arrays grow in place, amortized, unless handed out.
+ * instead of 72). Longer arrays grow in place, amortized.
  */
 const EXACT_ARRAY_MAX = 64;
 
-/** `rows` with `row` inserted at `index`: in place when allowed and long, else a copy. */
-function withMember(rows: MemberRow[], index: number, row: MemberRow, inPlace: boolean): MemberRow[] {
-  if (inPlace && rows.length >= EXACT_ARRAY_MAX) {
+/** `rows` with `row` inserted at `index`: in place when long, else an exact-size copy. */
+function withMember(rows: MemberRow[], index: number, row: MemberRow): MemberRow[] {
+  if (rows.length >= EXACT_ARRAY_MAX) {
     if (index === rows.length) rows.push(row);
     else rows.splice(index, 0, row);
     return rows;

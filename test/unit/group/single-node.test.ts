@@ -299,6 +299,27 @@ describe('Group on one node: the reference single-node suite (§3.2) and edge ca
       expect(group.members('only/joined')).toEqual([{ pid: me.pid, meta: { role: 'standalone' } }]);
     });
 
+    it('a members() result is the caller\'s own array: later joins and leaves, and changes to it, affect nothing else', () => {
+      const pids = Array.from({ length: 100 }, () => spawnActor().pid);
+      pids.forEach((pid, i) => group.join('own/big', { i }, { pid }));
+      group.register('own/big', { reg: true }, { pid: pids[0]! });
+      const variants = [
+        group.members('own/big'),
+        group.members('own/big', { includeRegistered: true }),
+        group.members('own/big', { limit: 100 }),
+        group.members('own/'),
+      ];
+      const copies = variants.map((v) => v.map((e) => e.pid.key));
+      for (const pid of pids.slice(0, 10)) group.leave('own/big', { pid });
+      group.join('own/big', { late: true }, { pid: me.pid });
+      variants.forEach((v, i) => expect(v.map((e) => e.pid.key)).toEqual(copies[i]));
+      const mine = group.members('own/big');
+      mine.reverse();
+      mine.push(mine[0]!);
+      expect(group.members('own/big').map((e) => e.pid.key)).toEqual([...pids.slice(10), me.pid].sort((x, y) => x.compare(y)).map((p) => p.key));
+      expect(group.memberCount('own/big')).toBe(91);
+    });
+
     it('3.2-14: members of a non-existent key is an empty list', () => {
       expect(group.members('nonexistent/key')).toEqual([]);
     });
