@@ -8,7 +8,7 @@ import { ClusterMembership, type ClusterName } from './clusters.js';
 import { ALL, type GroupEvent, type GroupEventCallback, type Pattern, type Subscriber } from './events.js';
 import { clusterOption, resolveGroupOptions, writableKey, type GroupLogLevel, type GroupOptions, type ResolvedGroupOptions } from './options.js';
 import { GroupFrame, Op, attachGroup, detachGroup, type GroupEndpoint } from './protocol.js';
-import { Replicator, type ReplicaHost } from './replicator.js';
+import { Replicator, type ReplicaHost, type RowData } from './replicator.js';
 import { Subscriptions } from './subscriptions.js';
 import { GroupTables, RegistryRow, type Row } from './tables.js';
 
@@ -427,7 +427,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
     });
   }
 
-  event(type: GroupEvent['type'], row: Row, previousMeta: unknown, reason: unknown): GroupEvent {
+  event(type: GroupEvent['type'], row: RowData, previousMeta: unknown, reason: unknown): GroupEvent {
     return {
       type,
       group: this.name,

@@ -10,10 +10,10 @@ import { ClusterMembership, type ClusterName } from './clusters.js';
 import type { GroupEvent } from './events.js';
 import type { ResolvedGroupOptions } from './options.js';
 import { GroupFrame, Op, isClusterName, type OpCode, type WireRow } from './protocol.js';
-import { GroupTables, MemberRow, RegistryRow, memberRow, registryRow, type Row } from './tables.js';
+import { GroupTables, MemberRow, RegistryRow, type Row } from './tables.js';
 
-/** The fields of a row, as received (not yet stored). */
-interface RowData {
+/** The fields of a row, as received (not yet stored); a stored Row has them too. */
+export interface RowData {
   readonly cluster: ClusterName;
   readonly key: string;
   readonly pid: Pid;
@@ -36,8 +36,8 @@ export interface ReplicaHost {
   emitSoon(events: GroupEvent[]): void;
   /** Whether any subscription exists (else hot paths build no events). */
   wantsEvents(): boolean;
-  /** Make an event from a row (applies extractMeta). */
-  event(type: GroupEvent['type'], row: Row, previousMeta: unknown, reason: unknown): GroupEvent;
+  /** Make an event from a row, stored or as received (applies extractMeta). */
+  event(type: GroupEvent['type'], row: RowData, previousMeta: unknown, reason: unknown): GroupEvent;
 }
 
 /**
@@ -326,7 +326,7 @@ export class Replicator {
     }
     seqs.set(cluster, seq);
     const events = this.host.wantsEvents() ? ([] as GroupEvent[]) : undefined;
-    const row = op === Op.REGISTER || op === Op.UNREGISTER ? registryRow(cluster, key, pid, meta, time) : memberRow(cluster, key, pid, meta, time);
+    const row: RowData = { cluster, key, pid, meta, time };
     switch (op) {
       case Op.REGISTER:
         this.applyRegister(row, events);
@@ -407,6 +407,7 @@ export class Replicator {
     );
     if (winner instanceof Pid && winner.equals(remote.pid)) {
       tables.unregister(local.cluster, local.key, local.pid);
+      // Field by field, not a spread: a stored Row keeps key, cluster and time in getters.
       const installed = this.insertRegistry({ cluster: remote.cluster, key: remote.key, pid: remote.pid, meta: remote.meta, time: now });
       seen?.add(installed);
       events?.push(this.host.event('unregistered', local, null, 'resolve_conflict'));
