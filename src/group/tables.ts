@@ -880,13 +880,10 @@ function rebuildWithout(table: ClusterTable, node: string): void {
     else if (kept.length > 1) groups.set(key, kept);
     memberCount += kept.length;
   }
-  const previousKeys = table.keys;
   table.registry = registry;
   table.groups = groups;
   table.memberCount = memberCount;
-  // Built again from the kept keys only if it existed (keyIndex() builds it when next needed).
-  table.keys = undefined;
-  if (previousKeys !== undefined && (registry.size > 0 || groups.size > 0)) table.keyIndex();
+  table.keys = undefined; // keyIndex() builds it from the kept keys when it is next needed
 }
 
 function nodeRun(rows: readonly MemberRow[], node: string): [number, number] {
