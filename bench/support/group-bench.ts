@@ -45,6 +45,20 @@ export const userKey = (i: number): string => `user/${i}`;
 export const userMeta = (i: number): { name: string; n: number } => ({ name: `u${i}`, n: i });
 export const groupKey = (g: number): string => `group/${g}`;
 
+/**
+ * `count` random keys among `keyOf(0..held.length-1)`, drawn before a timed loop: the caller's own
+ * `held` strings (V8 has cached their hash after first use), or, with `fresh`, a new string per
+ * pick (each pays V8's first hashing of a string), as the L1/L4 metrics compare.
+ */
+export function randomKeys(count: number, held: readonly string[], fresh: boolean, keyOf: (i: number) => string): string[] {
+  const picked = new Array<string>(count);
+  for (let i = 0; i < count; i++) {
+    const n = Math.floor(Math.random() * held.length);
+    picked[i] = fresh ? keyOf(n) : held[n]!;
+  }
+  return picked;
+}
+
 /** Start the Group of the node process, replacing (stopping) the one in `state` if any. */
 export async function freshGroup(node: Node, state: Map<string, unknown>): Promise<Group> {
   const old = state.get('group') as Group | undefined;

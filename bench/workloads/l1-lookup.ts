@@ -14,7 +14,7 @@
  * Every lookup must find its key, or the run fails.
  */
 import { defineWorkload, type RoleContext, type Roles } from '../support/workload.js';
-import { currentGroup, freshGroup, secondsSince, spawnIdle, startSingleNode, userKey, userMeta } from '../support/group-bench.js';
+import { currentGroup, freshGroup, randomKeys, secondsSince, spawnIdle, startSingleNode, userKey, userMeta } from '../support/group-bench.js';
 
 const ROLES = import.meta.url;
 
@@ -62,20 +62,16 @@ export const roles = {
   async setup({ node, state }: RoleContext, { keys }: L1Args): Promise<void> {
     const group = await freshGroup(node, state);
     const pids = spawnIdle(node, keys);
-    heldKeys = Array.from({ length: keys }, (_, i) => `user/${i}`);
+    heldKeys = Array.from({ length: keys }, (_, i) => userKey(i));
     for (let i = 0; i < keys; i++) {
       if (group.register(userKey(i), userMeta(i), { pid: pids[i]! }) !== 'ok') throw new Error(`L1 setup: register ${userKey(i)} failed`);
     }
   },
 
   /** The timed loop; returns its seconds. */
-  lookups({ state }: RoleContext, { keys, lookups, fresh }: L1RunArgs): number {
+  lookups({ state }: RoleContext, { lookups, fresh }: L1RunArgs): number {
     const group = currentGroup(state);
-    const wanted = new Array<string>(lookups);
-    for (let i = 0; i < lookups; i++) {
-      const n = Math.floor(Math.random() * keys);
-      wanted[i] = fresh ? `user/${n}` : heldKeys[n]!;
-    }
+    const wanted = randomKeys(lookups, heldKeys, fresh, userKey);
     let found = 0;
     const started = performance.now();
     for (let i = 0; i < lookups; i++) {

@@ -9,7 +9,7 @@
  * of a string). Every call must return the group's 100 members, or the run fails.
  */
 import { defineWorkload, type RoleContext, type Roles } from '../support/workload.js';
-import { currentGroup, freshGroup, groupKey, secondsSince, spawnIdle, startSingleNode, userMeta } from '../support/group-bench.js';
+import { currentGroup, freshGroup, groupKey, randomKeys, secondsSince, spawnIdle, startSingleNode, userMeta } from '../support/group-bench.js';
 
 const ROLES = import.meta.url;
 
@@ -58,7 +58,7 @@ export const roles = {
   async setup({ node, state }: RoleContext, { groups, perGroup }: L4Args): Promise<void> {
     const group = await freshGroup(node, state);
     const pids = spawnIdle(node, groups * perGroup);
-    heldKeys = Array.from({ length: groups }, (_, g) => `group/${g}`);
+    heldKeys = Array.from({ length: groups }, (_, g) => groupKey(g));
     for (let g = 0; g < groups; g++) {
       const key = groupKey(g);
       for (let m = 0; m < perGroup; m++) {
@@ -69,13 +69,9 @@ export const roles = {
   },
 
   /** The timed loop; returns its seconds. */
-  members({ state }: RoleContext, { groups, perGroup, calls, fresh }: L4RunArgs): number {
+  members({ state }: RoleContext, { perGroup, calls, fresh }: L4RunArgs): number {
     const group = currentGroup(state);
-    const wanted = new Array<string>(calls);
-    for (let i = 0; i < calls; i++) {
-      const g = Math.floor(Math.random() * groups);
-      wanted[i] = fresh ? `group/${g}` : heldKeys[g]!;
-    }
+    const wanted = randomKeys(calls, heldKeys, fresh, groupKey);
     let total = 0;
     const started = performance.now();
     for (let i = 0; i < calls; i++) total += group.members(wanted[i]!).length;
