@@ -17,7 +17,7 @@
  *
  * Memory, read after the figure in every node process after a full GC: heapUsed and RSS (median
  * and max over the nodes), and heap growth per registry row (from the heap with the idle
- * processes spawned to the heap with all rows: 1 local registration with its monitor for every
+ * processes spawned to the heap with all rows: 1 local registration for every
  * 9 replicas).
  *
  * Every run starts ten fresh node processes (so memory is not that of a node which held and

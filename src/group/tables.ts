@@ -35,9 +35,10 @@
  * them cost nothing.
  *
  * Measured on Node 20 (100k rows, meta `{name: 'u123', n: 123}`, keys `user/123`, Pids allocated
- * elsewhere): 257-265 B per registration (row 80 of which 16 is the boxed double `time`, meta 64,
- * key 32, two Map entries ~37 each, B+ tree ~13 once built) and ~190 B per membership in groups of 30 or more
- * (255 B in 2-member groups, 264 B for a lone member: the key and its entries are per group).
+ * elsewhere): ~214 B per registration (of which the meta ~64 B, the key ~32 B, the registry Map
+ * entry ~37 B, the row with its boxed `time`, and the owner index slot) and ~157 B per membership
+ * in groups of 100 (the key and its Map entry are per group); the key index adds ~23 B per key
+ * once built.
  */
 import { createRequire } from 'node:module';
 import type btree from 'sorted-btree';
