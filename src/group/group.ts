@@ -145,7 +145,9 @@ export class Group implements GroupEndpoint, ReplicaHost {
     const payload = this.replicator.encodeOp(cluster, Op.UNREGISTER, key, existing.pid, existing.meta, existing.time, 'unregister');
     this.tables.unregister(cluster, key, existing.pid);
     this.replicator.broadcast(cluster, payload);
-    if (this.wantsEvents()) this.emit([this.event('unregistered', existing, null, 'unregister')]);
+    const events = this.wantsEvents() ? [this.event('unregistered', existing, null, 'unregister')] : undefined;
+    this.replicator.showNext(cluster, key, events);
+    if (events !== undefined) this.emit(events);
     return 'ok';
   }
 
@@ -323,6 +325,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
     const events: GroupEvent[] = [];
     for (const cluster of leaving) {
       for (const node of this.membership.nodes(cluster)) this.membership.remove(cluster, node);
+      this.replicator.shadows.removeCluster(cluster);
       // Ours go everywhere; the others' we simply stop seeing (reads of a cluster we left see nothing).
       for (const node of this.tables.ownerNodes()) {
         for (const row of this.tables.purgeClusterOwnedBy(cluster, node)) {
@@ -375,7 +378,8 @@ export class Group implements GroupEndpoint, ReplicaHost {
 
   /** The consistency checker: every index of the tables agrees with every other ([] = consistent). */
   checkConsistency(): string[] {
-    return [...this.tables.checkConsistency(), ...this.membership.checkConsistency()];
+    const shown = (cluster: ClusterName, key: string): Pid | undefined => this.tables.lookup(cluster, key)?.pid;
+    return [...this.tables.checkConsistency(), ...this.membership.checkConsistency(), ...this.replicator.shadows.check(shown, this.node.name)];
   }
 
   // ---- ReplicaHost / GroupEndpoint ------------------------------------------------------------------
@@ -465,6 +469,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
       if (rows.length === 0) continue;
       this.replicator.broadcastRemovals(rows, reason);
       if (this.wantsEvents()) for (const row of rows) events.push(this.event(row instanceof RegistryRow ? 'unregistered' : 'left', row, null, reason));
+      this.replicator.showNextAfter(rows, events);
     }
     this.emit(events);
   }

@@ -10,6 +10,7 @@ import { ClusterMembership, type ClusterName } from './clusters.js';
 import type { GroupEvent } from './events.js';
 import type { ResolvedGroupOptions } from './options.js';
 import { GroupFrame, Op, isClusterName, type OpCode, type WireRow } from './protocol.js';
+import { Shadows } from './shadows.js';
 import { GroupTables, MemberRow, RegistryRow, type Row } from './tables.js';
 
 /** The fields of a row, as received (not yet stored); a stored Row has them too. */
@@ -54,6 +55,8 @@ export class Replicator {
   /** Events of a snapshot still arriving in chunks, per "peer|cluster". */
   private readonly pendingState = new Map<string, { events: GroupEvent[]; seen: Set<Row> | undefined }>();
   private digestTimer: Timer | undefined;
+  /** Registrations heard of but not shown, while another registration of the key is (see shadows.ts). */
+  readonly shadows = new Shadows();
 
   constructor(host: ReplicaHost) {
     this.host = host;
@@ -67,6 +70,7 @@ export class Replicator {
 
   stop(): void {
     this.digestTimer?.cancel();
+    this.shadows.clear();
     for (const peer of this.peers()) this.send(peer, GroupFrame.BYE, []);
   }
 
@@ -230,6 +234,8 @@ export class Replicator {
     if (pending === undefined) {
       pending = { events: [], seen: replace === true ? new Set() : undefined };
       this.pendingState.set(key, pending);
+      // A resync restates all the peer's rows: its shadows are set aside again as they come.
+      if (replace === true) this.shadows.removeOwnedBy(peer, cluster);
     }
     for (const wire of reg as unknown[]) {
       const row = fromWire(cluster, wire, peer);
@@ -275,7 +281,10 @@ export class Replicator {
       // Not `seen?.add(this.insertRegistry(...))`: optional chaining would skip the insert itself
       // whenever `seen` is undefined (every merge but a resync).
       const row = this.insertRegistry(incoming);
+      this.shadows.add(existing);
       seen?.add(row);
+    } else {
+      this.shadows.add(incoming);
     }
   }
 
@@ -297,6 +306,8 @@ export class Replicator {
   }
 
   private insertRegistry(row: RowData): RegistryRow {
+    // A pid shown for the key is not also set aside for it.
+    if (!this.shadows.isEmpty()) this.shadows.remove(row.cluster, row.key, row.pid);
     this.host.tables.register(row.cluster, row.key, row.pid, row.meta, row.time);
     return this.host.tables.lookup(row.cluster, row.key)!;
   }
@@ -305,6 +316,7 @@ export class Replicator {
     if (row instanceof RegistryRow) {
       this.host.tables.unregister(row.cluster, row.key, row.pid);
       events.push(this.host.event('unregistered', row, null, reason));
+      this.showNext(row.cluster, row.key, events);
     } else {
       this.host.tables.leave(row.cluster, row.key, row.pid);
       events.push(this.host.event('left', row, null, reason));
@@ -336,6 +348,9 @@ export class Replicator {
         if (existing !== undefined && existing.pid.equals(pid)) {
           this.host.tables.unregister(cluster, key, pid);
           events?.push(this.host.event('unregistered', row, null, reason));
+          this.showNext(cluster, key, events);
+        } else if (!this.shadows.isEmpty()) {
+          this.shadows.remove(cluster, key, pid);
         }
         break;
       }
@@ -368,7 +383,30 @@ export class Replicator {
       this.resolveConflict(existing, incoming, events, undefined);
     } else if (incoming.time > existing.time) {
       const row = this.insertRegistry(incoming);
+      this.shadows.add(existing);
       events?.push(this.host.event('registered', row, null, null));
+    } else {
+      this.shadows.add(incoming);
+    }
+  }
+
+  /**
+   * The shown registration of a key went away: show the best one set aside, if any (the owners
+   * of the two have not resolved their conflict yet, and will tell us when they do).
+   */
+  showNext(cluster: ClusterName, key: string, events: GroupEvent[] | undefined): void {
+    if (this.shadows.isEmpty()) return;
+    const next = this.shadows.takeBest(cluster, key);
+    if (next === undefined) return;
+    const row = this.insertRegistry(next);
+    events?.push(this.host.event('registered', row, null, null));
+  }
+
+  /** `showNext` for every registry row of `removed` whose key is now empty. */
+  showNextAfter(removed: readonly Row[], events: GroupEvent[] | undefined): void {
+    if (this.shadows.isEmpty()) return;
+    for (const row of removed) {
+      if (row instanceof RegistryRow && this.host.tables.lookup(row.cluster, row.key) === undefined) this.showNext(row.cluster, row.key, events);
     }
   }
 
@@ -406,10 +444,14 @@ export class Replicator {
       `registry conflict on "${local.key}": ${winner instanceof Pid ? `${winner.key} keeps it` : 'neither keeps it'}`,
     );
     if (winner instanceof Pid && winner.equals(remote.pid)) {
+      // Say so: a third node may show ours or have set it aside, and its process's exit (when it
+      // is killed) will not, its row being gone by then.
+      const payload = this.encodeOp(local.cluster, Op.UNREGISTER, local.key, local.pid, local.meta, local.time, 'resolve_conflict');
       tables.unregister(local.cluster, local.key, local.pid);
       // Field by field, not a spread: a stored Row keeps key, cluster and time in getters.
       const installed = this.insertRegistry({ cluster: remote.cluster, key: remote.key, pid: remote.pid, meta: remote.meta, time: now });
       seen?.add(installed);
+      this.broadcast(local.cluster, payload);
       events?.push(this.host.event('unregistered', local, null, 'resolve_conflict'));
       if (custom === undefined) node.exit(local.pid, { reason: 'group_registry_conflict', key: local.key, meta: remote.meta });
     } else if (winner instanceof Pid && winner.equals(local.pid)) {
@@ -417,11 +459,14 @@ export class Replicator {
       const payload = this.encodeOp(local.cluster, Op.REGISTER, local.key, local.pid, local.meta, now, 'resolve_conflict');
       tables.register(local.cluster, local.key, local.pid, local.meta, now);
       this.broadcast(local.cluster, payload);
+      // Its owner removes it once it hears of ours; until then it is still registered there.
+      this.shadows.add(remote);
     } else {
       const payload = this.encodeOp(local.cluster, Op.UNREGISTER, local.key, local.pid, local.meta, local.time, 'resolve_conflict');
       tables.unregister(local.cluster, local.key, local.pid);
       this.broadcast(local.cluster, payload);
       events?.push(this.host.event('unregistered', local, null, 'resolve_conflict'));
+      this.showNext(local.cluster, local.key, events);
     }
   }
 
@@ -456,7 +501,10 @@ export class Replicator {
     for (const cluster of clusters) {
       this.host.membership.remove(cluster, peer);
       this.seqsOf(peer).delete(cluster);
-      for (const row of this.host.tables.purgeClusterOwnedBy(cluster, peer)) events.push(this.removedEvent(row, 'cluster_disconnect'));
+      this.shadows.removeOwnedBy(peer, cluster);
+      const purged = this.host.tables.purgeClusterOwnedBy(cluster, peer);
+      for (const row of purged) events.push(this.removedEvent(row, 'cluster_disconnect'));
+      this.showNextAfter(purged, events);
     }
     this.host.emit(events);
   }
@@ -506,11 +554,14 @@ export class Replicator {
     this.host.membership.removeNode(peer);
     this.peerSeq.delete(peer);
     for (const key of [...this.pendingState.keys()]) if (key.startsWith(`${peer}|`)) this.pendingState.delete(key);
+    this.shadows.removeOwnedBy(peer);
     const purged = this.host.tables.purgeNode(peer);
     if (purged.length > 0) {
       this.host.logger.info({ event: 'group_purge', group: this.host.name, peer, rows: purged.length }, `group ${this.host.name}: purged ${purged.length} entries of ${peer}`);
     }
-    if (this.host.wantsEvents()) this.host.emit(purged.map((row) => this.removedEvent(row, reason)));
+    const events = this.host.wantsEvents() ? purged.map((row) => this.removedEvent(row, reason)) : undefined;
+    this.showNextAfter(purged, events);
+    if (events !== undefined) this.host.emit(events);
   }
 
   private removedEvent(row: Row, reason: unknown): GroupEvent {

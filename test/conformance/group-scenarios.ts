@@ -1169,10 +1169,11 @@ scenario('3.3-26b', 'deterministic tiebreaker with a bystander: B and C tie acro
   await c!.registerAt(t, 'tie3', { side: 'c' }, pc);
   await s.until(lookupIs(a!, 'tie3', pb), 'A has B’s registration');
   // B and C meet first and settle it (equal times: C's higher pid wins, B's process is killed);
-  // A meets C afterwards and learns the outcome only from C's snapshot, with C's new time.
+  // B tells A its entry is gone (A must not keep showing a killed process), and A learns the
+  // winner only from C's snapshot, with C's new time, once it meets C.
   await s.heal(b!, c!);
   await s.until(async () => (await lookupIs(b!, 'tie3', pc)()) && !(await b!.alive(pb)) && ((await c!.rowTime('tie3')) ?? 0) > t, 'B and C settled');
-  expect((await a!.lookup('tie3'))?.pid).toBe(pb); // A has not heard of it yet
+  await s.until(async () => (await a!.lookup('tie3')) === null, 'A drops B’s killed entry');
   await s.heal(a!, c!);
   await s.peered([a!, b!, c!]);
   await s.until(lookupIs(a!, 'tie3', pc), 'A keeps C’s pid');
