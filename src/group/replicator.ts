@@ -517,6 +517,11 @@ export class Replicator {
 
   private sendDigests(): void {
     const self = this.host.node.name;
+    // A connected node that is not a Group peer: its HELLO or our answer was lost (or it runs no
+    // such Group; then it drops this). Say hello again rather than stay apart while connected.
+    for (const peer of this.host.node.peers()) {
+      if (!this.host.membership.has(null, peer)) this.send(peer, GroupFrame.HELLO, [this.myClusters()]);
+    }
     for (const peer of this.peers()) {
       const digest: Array<[ClusterName, number]> = [];
       for (const cluster of this.host.membership.clustersOf(peer)) {
