@@ -17,6 +17,8 @@ export interface RpcContext {
   state: Record<string, unknown>;
   /** Push an event to the test (collected in TestNode.events). */
   emit(event: string, data: unknown): void;
+  /** Run a full GC, then report the heap in use and the resident set size, in bytes. */
+  memory(): Promise<{ heapUsed: number; rss: number }>;
 }
 
 export interface TestNodeConfig {
@@ -47,6 +49,8 @@ export class TestNode {
   osPid = 0;
   readonly events: NodeEventRecord[] = [];
   readonly logs: Array<Record<string, unknown>> = [];
+  /** The end of the process's stderr (the last 8 KiB): why it crashed, if it did. */
+  stderr = '';
   exited: Promise<number | null> = Promise.resolve(null);
   private child: ChildProcess | undefined;
   private readonly pending = new Map<number, Pending>();
@@ -91,12 +95,12 @@ export class TestNode {
         }
       }
     });
-    let stderr = '';
+    this.stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
+      this.stderr = (this.stderr + chunk).slice(-8192);
     });
     const ready = new Promise<void>((resolve, reject) => {
-      child.once('exit', (code, signal) => reject(new Error(`node ${this.name} exited during start (code ${code}, signal ${signal}): ${stderr.slice(-2000)}`)));
+      child.once('exit', (code, signal) => reject(new Error(`node ${this.name} exited during start (code ${code}, signal ${signal}): ${this.stderr.slice(-2000)}`)));
       child.on('message', (raw) => {
         const message = raw as { type: string; id?: number; ok?: boolean; value?: unknown; error?: { message: string; code?: string; name?: string }; event?: string; data?: Record<string, unknown>; address?: string; incarnation?: number; pid?: number };
         if (message.type === 'ready') {
@@ -186,6 +190,8 @@ export interface ClusterOptions {
   reconnect?: { initialMs?: number; maxMs?: number };
   /** Wait for the full mesh before returning. Default true. */
   waitForMesh?: boolean;
+  /** More startNode options for some nodes, by node name (e.g. `{a: {maxQueueBytes: 2 ** 21}}`). */
+  nodeOptions?: Record<string, Record<string, unknown>>;
 }
 
 export class TestCluster {
@@ -254,8 +260,9 @@ export class TestCluster {
 export async function startCluster(names: string[], options: ClusterOptions = {}): Promise<TestCluster> {
   const [first, ...rest] = names;
   const base = { cookie: options.cookie ?? 'test-cookie', heartbeat: options.heartbeat, reconnect: options.reconnect };
-  const seedNode = await new TestNode({ name: first!, ...base }).start();
-  const others = await Promise.all(rest.map((name) => new TestNode({ name, ...base, seeds: [seedNode.seed] }).start()));
+  const extra = (name: string): { extra?: Record<string, unknown> } => (options.nodeOptions?.[name] === undefined ? {} : { extra: options.nodeOptions[name] });
+  const seedNode = await new TestNode({ name: first!, ...base, ...extra(first!) }).start();
+  const others = await Promise.all(rest.map((name) => new TestNode({ name, ...base, ...extra(name), seeds: [seedNode.seed] }).start()));
   const cluster = new TestCluster([seedNode, ...others]);
   if (options.waitForMesh !== false) await cluster.waitForMesh();
   return cluster;

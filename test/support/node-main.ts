@@ -5,6 +5,7 @@
  */
 import { pino } from 'pino';
 import * as api from '../../src/internal.js';
+import { collectGarbage } from '../../bench/support/group-bench.js';
 
 interface Config {
   name: string;
@@ -45,13 +46,21 @@ node.on('nodeup', (e) => send({ type: 'event', event: 'nodeup', data: e }));
 node.on('nodedown', (e) => send({ type: 'event', event: 'nodedown', data: e }));
 
 const state: Record<string, unknown> = {};
+
+/** Heap after a full GC, and RSS: what a test can bound (the heap before GC is mostly garbage). */
+async function memory(): Promise<{ heapUsed: number; rss: number }> {
+  await collectGarbage();
+  const { heapUsed, rss } = process.memoryUsage();
+  return { heapUsed, rss };
+}
+
 process.on('message', (raw) => {
   const request = raw as RpcRequest;
   if (request.type !== 'rpc') return;
   void (async () => {
     try {
       const fn = new Function(`return (${request.fn});`)() as (ctx: unknown, arg: unknown) => unknown;
-      const value = await fn({ node, api, state, emit: (event: string, data: unknown) => send({ type: 'event', event, data }) }, request.arg);
+      const value = await fn({ node, api, state, memory, emit: (event: string, data: unknown) => send({ type: 'event', event, data }) }, request.arg);
       send({ type: 'reply', id: request.id, ok: true, value: toPlain(value) });
     } catch (error) {
       const e = error as Error & { code?: string };
