@@ -276,13 +276,15 @@ export class Replicator {
       seen?.add(row);
       if (!isDeepStrictEqual(existing.meta, incoming.meta)) events.push(this.host.event('registered', row, existing.meta, null));
     } else if (existing.pid.node === this.host.node.name) {
-      this.resolveConflict(existing, incoming, events, seen);
+      this.resolveConflict(existing, incoming, events, seen, false);
     } else if (incoming.time > existing.time) {
       // Not `seen?.add(this.insertRegistry(...))`: optional chaining would skip the insert itself
       // whenever `seen` is undefined (every merge but a resync).
       const row = this.insertRegistry(incoming);
       this.shadows.add(existing);
       seen?.add(row);
+      // Subscribers see the key change hands, as for the same rule applied to a replicated op.
+      events.push(this.host.event('registered', row, null, null));
     } else {
       this.shadows.add(incoming);
     }
@@ -328,8 +330,10 @@ export class Replicator {
     if (!isClusterName(cluster) || typeof seq !== 'number' || typeof key !== 'string' || !(pid instanceof Pid) || typeof time !== 'number') return;
     const self = this.host.node.name;
     // Receiver-side filtering: ops of clusters we are not in are ignored; and a node only writes
-    // rows of its own processes (node authority).
-    if (!this.host.membership.has(cluster, self) || pid.node !== peer) return;
+    // rows of its own processes (node authority). Ops from a node that is not (yet) our Group peer
+    // were meant for this Group's predecessor on this node (stopped and started again): the peer's
+    // snapshot after the handshake brings its rows, and a row applied now could outlive it.
+    if (!this.host.membership.has(cluster, self) || pid.node !== peer || !this.host.membership.has(null, peer)) return;
     const seqs = this.seqsOf(peer);
     const last = seqs.get(cluster);
     if (last !== undefined && seq !== last + 1) {
@@ -341,7 +345,7 @@ export class Replicator {
     const row: RowData = { cluster, key, pid, meta, time };
     switch (op) {
       case Op.REGISTER:
-        this.applyRegister(row, events);
+        this.applyRegister(row, events, reason === 'resolve_conflict');
         break;
       case Op.UNREGISTER: {
         const existing = this.host.tables.lookup(cluster, key);
@@ -368,8 +372,11 @@ export class Replicator {
     if (events !== undefined) this.host.emitSoon(events);
   }
 
-  /** A replicated register (reference §2.4): insert, same-pid update, conflict, or newer-wins. */
-  private applyRegister(incoming: RowData, events: GroupEvent[] | undefined): void {
+  /**
+   * A replicated register (reference §2.4): insert, same-pid update, conflict, or newer-wins.
+   * `reassert`: the peer re-asserted its entry after winning a conflict (reason resolve_conflict).
+   */
+  private applyRegister(incoming: RowData, events: GroupEvent[] | undefined, reassert: boolean): void {
     // Not `events?.push(this.host.event(..., this.insertRegistry(...)))`: optional chaining would
     // skip the insert itself when nobody subscribes (events undefined).
     const existing = this.host.tables.lookup(incoming.cluster, incoming.key);
@@ -380,7 +387,7 @@ export class Replicator {
       const row = this.insertRegistry(incoming);
       events?.push(this.host.event('registered', row, existing.meta, null));
     } else if (existing.pid.node === this.host.node.name) {
-      this.resolveConflict(existing, incoming, events, undefined);
+      this.resolveConflict(existing, incoming, events, undefined, reassert);
     } else if (incoming.time > existing.time) {
       const row = this.insertRegistry(incoming);
       this.shadows.add(existing);
@@ -415,7 +422,7 @@ export class Replicator {
    * both nodes (later time wins, ties by pid order), so exactly one is kept and, with the default
    * resolver, exactly one is killed: each node kills only its own loser.
    */
-  private resolveConflict(local: RegistryRow, remote: RowData, events: GroupEvent[] | undefined, seen: Set<Row> | undefined): void {
+  private resolveConflict(local: RegistryRow, remote: RowData, events: GroupEvent[] | undefined, seen: Set<Row> | undefined, reassert: boolean): void {
     const { options, node, tables, logger } = this.host;
     const custom = options.resolveRegistryConflict;
     let winner: Pid | null | undefined;
@@ -452,9 +459,16 @@ export class Replicator {
       const installed = this.insertRegistry({ cluster: remote.cluster, key: remote.key, pid: remote.pid, meta: remote.meta, time: now });
       seen?.add(installed);
       this.broadcast(local.cluster, payload);
-      events?.push(this.host.event('unregistered', local, null, 'resolve_conflict'));
+      // The winner's event too, not left to its node's re-assert: that may never come (the winner's
+      // node had already re-asserted a later entry, or goes down first).
+      events?.push(this.host.event('unregistered', local, null, 'resolve_conflict'), this.host.event('registered', installed, null, null));
       if (custom === undefined) node.exit(local.pid, { reason: 'group_registry_conflict', key: local.key, meta: remote.meta });
     } else if (winner instanceof Pid && winner.equals(local.pid)) {
+      // The peer re-asserted an entry that is older than ours: it has (or will get) ours, which
+      // every node prefers, so there is nothing to re-assert. Re-stamping here would answer each
+      // re-assert with one of ours, and two nodes that each judged the other's stale copy (three
+      // registrations of one key at once) would out-stamp each other for ever, both keeping the key.
+      if (reassert && local.time > remote.time) return;
       // Re-assert ours with a fresh timestamp, so the peer replaces its entry with it.
       const payload = this.encodeOp(local.cluster, Op.REGISTER, local.key, local.pid, local.meta, now, 'resolve_conflict');
       tables.register(local.cluster, local.key, local.pid, local.meta, now);
