@@ -96,12 +96,18 @@ export class ExitSignal extends RollcallError {
   }
 }
 
+/** A reason as text. Never throws: reasons come from peers too, as any value msgpack can carry. */
 export function describeReason(reason: unknown): string {
   if (typeof reason === 'string') return reason;
   if (reason instanceof Error) return `${reason.name}: ${reason.message}`;
   try {
     return JSON.stringify(reason) ?? String(reason);
   } catch {
-    return String(reason);
+    // A bigint inside, or a map with a `toString` key that is not a function.
+    try {
+      return String(reason);
+    } catch {
+      return Object.prototype.toString.call(reason);
+    }
   }
 }

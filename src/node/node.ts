@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import {
+  BadFrameError,
   CallExitError,
   EncodeError,
   InvalidArgumentError,
@@ -31,6 +32,7 @@ import { FrameType } from '../wire/types.js';
 import { Mesh } from '../transport/mesh.js';
 import type { PeerIdentity } from '../transport/link.js';
 import type { Discovery } from '../discovery/types.js';
+import { parseSeed } from '../discovery/seeds.js';
 import { resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from './options.js';
 import { PendingCalls } from './calls.js';
 import { RemoteMonitors } from './remote-monitors.js';
@@ -119,6 +121,8 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       random: this.random,
       logger: this.logger,
       listen: options.listen,
+      handshakeTimeoutMs: options.handshakeTimeoutMs,
+      maxPendingHandshakes: options.maxPendingHandshakes,
     });
     this.mesh = new Mesh(
       connector,
@@ -130,6 +134,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
         maxFrameBytes: options.maxFrameBytes,
         maxQueueBytes: options.maxQueueBytes,
         handshakeTimeoutMs: options.handshakeTimeoutMs,
+        maxPendingHandshakes: options.maxPendingHandshakes,
         ...(options.protocolVersion === undefined ? {} : { protocolVersion: options.protocolVersion }),
       },
       { peerUp: (peer) => this.onPeerUp(peer), peerDown: (peer, reason, detail) => this.onPeerDown(peer, reason, detail) },
@@ -179,13 +184,14 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
 
   /** Dial a node now ("host:port" or "name@host:port"), skipping any reconnect backoff. */
   connect(seed: string): void {
-    const at = seed.lastIndexOf('@');
-    if (at > 0) this.mesh.connect(seed.slice(at + 1), seed.slice(0, at));
-    else this.mesh.connect(seed);
+    // The forms of the `seeds` option; a malformed one throws InvalidArgumentError saying which.
+    const { address, name } = parseSeed(seed);
+    this.mesh.connect(address, name);
   }
 
   /** Drop the connection to a peer (it may reconnect: use for tests and operations). */
   disconnect(node: string): void {
+    if (typeof node !== 'string') throw new InvalidArgumentError('disconnect(node): node must be a node name');
     this.mesh.disconnect(node);
   }
 
@@ -241,11 +247,18 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
    */
   call<R = unknown>(to: Destination, request: unknown, options: CallOptions = {}): Promise<R> {
     if (this.state !== 'running') return Promise.reject(new NotRunningError(`node ${this.name} is not running`));
+    if (typeof options !== 'object' || options === null) return Promise.reject(new InvalidArgumentError('call: options must be an object, e.g. {timeoutMs: 1000}'));
     const timeoutMs = options.timeoutMs ?? this.options.callTimeoutMs;
     if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) {
       return Promise.reject(new InvalidArgumentError('call: timeoutMs must be a positive number of milliseconds'));
     }
-    const target = to instanceof Pid ? to : this.destination(to);
+    let target: Pid | { name: string; node: string };
+    try {
+      target = to instanceof Pid ? to : this.destination(to);
+    } catch (error) {
+      // A function that returns a promise reports bad arguments through it, like every other failure.
+      return Promise.reject(error as Error);
+    }
     const from = this.currentLocalProcess();
     const ref = this.makeRef();
     const timeout = (): Error => new TimeoutError(`call to ${describeDestination(to)} timed out after ${timeoutMs} ms`);
@@ -278,6 +291,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
 
   /** Is the process alive? For a remote pid: as far as this node knows (its node is connected). */
   isAlive(pid: Pid): boolean {
+    if (!(pid instanceof Pid)) throw new InvalidArgumentError('isAlive(pid): pid must be a Pid');
     if (pid.node === this.name) return pid.incarnation === this.incarnation && this.table.isAlive(pid);
     return this.isCurrent(pid);
   }
@@ -312,6 +326,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   }
 
   demonitor(ref: Ref): boolean {
+    if (!(ref instanceof Ref)) throw new InvalidArgumentError('demonitor(ref): ref must be the Ref that monitor() returned');
     if (this.table.demonitor(ref)) return true;
     const monitor = this.remoteMonitors.take(ref.key);
     if (monitor === undefined) return false;
@@ -325,10 +340,12 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   }
 
   unregister(name: string): boolean {
+    if (typeof name !== 'string') throw new InvalidArgumentError('unregister(name): name must be a string');
     return this.table.unregister(name);
   }
 
   whereis(name: string): Pid | undefined {
+    if (typeof name !== 'string') throw new InvalidArgumentError('whereis(name): name must be a string');
     return this.table.whereis(name);
   }
 
@@ -549,29 +566,33 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   private registerProtocol(): void {
     // Every node frame carries one self-contained message, so consecutive ones may be batched.
     const on = (type: number, handler: PeerFrameHandler): void => this.mesh.handle(type, handler, { batch: true });
+    // A payload of the wrong shape throws BadFrameError: the mesh closes that peer's link.
     on(FrameType.SEND, (_peer, body) => {
-      const [to, message] = body as [Pid, unknown];
-      if (to instanceof Pid && to.node === this.name && to.incarnation === this.incarnation) this.table.deliver(to, message);
+      const [to, message] = fields(body, 2);
+      if (!(to instanceof Pid)) throw malformed('the destination is not a pid');
+      if (to.node === this.name && to.incarnation === this.incarnation) this.table.deliver(to, message);
     });
     on(FrameType.SEND_NAMED, (_peer, body) => {
-      const [name, message] = body as [string, unknown];
-      const pid = typeof name === 'string' ? this.table.whereis(name) : undefined;
+      const [name, message] = fields(body, 2);
+      if (typeof name !== 'string') throw malformed('the destination is not a name');
+      const pid = this.table.whereis(name);
       if (pid !== undefined) this.table.deliver(pid, message);
     });
     on(FrameType.CAST, (_peer, body) => {
-      const [to, message] = body as [Pid | string, unknown];
+      const [to, message] = fields(body, 2);
+      if (!(to instanceof Pid) && typeof to !== 'string') throw malformed('the destination is neither a pid nor a name');
       const pid = this.localTarget(to);
       if (pid !== undefined) this.table.deliverCast(pid, message);
     });
     on(FrameType.CALL, (peer, body) => this.onRemoteCall(peer, body));
     on(FrameType.REPLY, (_peer, body) => {
-      const [ref, status, value] = body as [Ref, ReplyStatus, unknown];
-      if (!(ref instanceof Ref)) return;
+      const [ref, status, value] = fields(body, 3);
+      if (!(ref instanceof Ref)) throw malformed('no call ref');
       switch (status) {
         case ReplyStatus.Ok:
           return this.calls.resolve(ref.key, value);
         case ReplyStatus.NoProc:
-          return this.calls.reject(ref.key, new NoProcError(`call: no such process (${String(value)})`));
+          return this.calls.reject(ref.key, new NoProcError(`call: no such process (${describeReason(value)})`));
         case ReplyStatus.Exited:
           return this.calls.reject(ref.key, new CallExitError(`call: the process exited (${describeReason(value)}) before replying`, value));
         default:
@@ -579,12 +600,13 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       }
     });
     on(FrameType.EXIT, (_peer, body) => {
-      const [pid, reason] = body as [Pid, unknown];
-      if (pid instanceof Pid && pid.node === this.name && pid.incarnation === this.incarnation) this.table.exit(pid, reason);
+      const [pid, reason] = fields(body, 2);
+      if (!(pid instanceof Pid)) throw malformed('the target is not a pid');
+      if (pid.node === this.name && pid.incarnation === this.incarnation) this.table.exit(pid, reason);
     });
     on(FrameType.MONITOR, (peer, body) => {
-      const [ref, target] = body as [Ref, Pid];
-      if (!(ref instanceof Ref) || !(target instanceof Pid)) return;
+      const [ref, target] = fields(body, 2);
+      if (!(ref instanceof Ref) || !(target instanceof Pid)) throw malformed('not [ref, pid]');
       const down = (reason: unknown): void => {
         this.inboundMonitors.get(peer.name)?.delete(ref.key);
         this.sendFrame(peer.name, FrameType.DOWN, [ref, target, this.encodableReason(reason)]);
@@ -599,20 +621,20 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       this.table.monitor(target, (info) => down(info.reason), ref);
     });
     on(FrameType.DEMONITOR, (peer, body) => {
-      const [ref] = body as [Ref];
-      if (!(ref instanceof Ref)) return;
+      const [ref] = fields(body, 1);
+      if (!(ref instanceof Ref)) throw malformed('no monitor ref');
       this.inboundMonitors.get(peer.name)?.delete(ref.key);
       this.table.demonitor(ref);
     });
     on(FrameType.DOWN, (_peer, body) => {
-      const [ref, , reason] = body as [Ref, Pid, unknown];
-      if (!(ref instanceof Ref)) return;
+      const [ref, , reason] = fields(body, 3);
+      if (!(ref instanceof Ref)) throw malformed('no monitor ref');
       // The pid reported is the one we asked about (kept on our side), not whatever the frame says.
       const monitor = this.remoteMonitors.take(ref.key);
       if (monitor !== undefined) this.notifyDown(monitor.watcher, { ref, pid: monitor.target, reason });
     });
     on(FrameType.PEERS, (_peer, body) => {
-      if (!Array.isArray(body)) return;
+      if (!Array.isArray(body)) throw malformed('not a list of peers');
       for (const entry of body as unknown[]) {
         if (Array.isArray(entry) && typeof entry[0] === 'string' && typeof entry[1] === 'string') {
           this.mesh.connect(entry[1], entry[0]);
@@ -628,8 +650,10 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   }
 
   private onRemoteCall(peer: PeerIdentity, body: unknown): void {
-    const [ref, to, from, request] = body as [Ref, Pid | string, Pid | null, unknown];
-    if (!(ref instanceof Ref)) return;
+    const [ref, to, from, request] = fields(body, 4);
+    if (!(ref instanceof Ref)) throw malformed('no call ref');
+    if (!(to instanceof Pid) && typeof to !== 'string') throw malformed('the destination is neither a pid nor a name');
+    if (from !== null && !(from instanceof Pid)) throw malformed('the caller is neither a pid nor null');
     const reply = (status: ReplyStatus, value: unknown): void => {
       let payload: Buffer;
       try {
@@ -643,7 +667,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     };
     const pid = this.localTarget(to);
     if (pid === undefined || !this.table.isAlive(pid)) {
-      reply(ReplyStatus.NoProc, typeof to === 'string' ? to : to instanceof Pid ? to.key : '?');
+      reply(ReplyStatus.NoProc, typeof to === 'string' ? to : to.key);
       return;
     }
     // Watch the target for the duration of the call, so the caller hears of its exit at once
@@ -675,6 +699,16 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       ),
     );
   }
+}
+
+/** The fields of a node frame's payload: an array of at least `count` values. */
+function fields(body: unknown, count: number): unknown[] {
+  if (!Array.isArray(body) || body.length < count) throw malformed(`the payload is not an array of ${count} fields`);
+  return body;
+}
+
+function malformed(what: string): BadFrameError {
+  return new BadFrameError(`malformed payload: ${what}`);
 }
 
 function exitError(to: Destination, reason: unknown): Error {

@@ -7,7 +7,7 @@ import type { Logger, LogLevel } from '../observability/logger.js';
 import { defaultLogger } from '../observability/logger.js';
 import type { TransportFactory } from '../transport/conduit.js';
 import { tcp } from '../transport/tcp.js';
-import type { HeartbeatOptions, ReconnectOptions } from '../transport/mesh.js';
+import { DEFAULT_MAX_PENDING_HANDSHAKES, type HeartbeatOptions, type ReconnectOptions } from '../transport/mesh.js';
 import type { Discovery } from '../discovery/types.js';
 import { seeds as seedDiscovery, validateNodeName } from '../discovery/seeds.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame.js';
@@ -39,8 +39,19 @@ export interface NodeOptions {
   maxFrameBytes?: number;
   /** Bytes queued to one peer beyond which its link is dropped as overloaded. Default 64 MiB. */
   maxQueueBytes?: number;
-  /** Default 5000 ms. */
+  /**
+   * An inbound connection must complete its handshake (authenticate with the cookie) within this
+   * long, or it is closed. With TLS it also bounds the TLS handshake. Default 5000 ms.
+   */
   handshakeTimeoutMs?: number;
+  /**
+   * Inbound connections still in their handshake (not yet authenticated) beyond which new ones are
+   * closed at once, logged as `handshake_limit` (at most one line per 10 s). Bounds what a flood of
+   * connections that never authenticate can hold; connected peers are not affected, and a refused
+   * peer retries with backoff. With TLS the same bound applies, separately, to connections still
+   * in the TLS handshake. Default 64.
+   */
+  maxPendingHandshakes?: number;
   /**
    * Default true: a process's pid follows its async call tree, so `self()` / `node.self()` work
    * anywhere in it and Group writes default to the calling process. On Node 20 that takes
@@ -72,6 +83,7 @@ export interface ResolvedNodeOptions {
   readonly maxFrameBytes: number;
   readonly maxQueueBytes: number;
   readonly handshakeTimeoutMs: number;
+  readonly maxPendingHandshakes: number;
   readonly implicitSelf: boolean;
   readonly clock: Clock;
   readonly random: Random;
@@ -85,11 +97,12 @@ export const DEFAULTS = {
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   maxQueueBytes: 64 * 1024 * 1024,
   handshakeTimeoutMs: 5000,
+  maxPendingHandshakes: DEFAULT_MAX_PENDING_HANDSHAKES,
 } as const;
 
 const KNOWN = new Set([
   'name', 'cookie', 'listen', 'advertise', 'seeds', 'discovery', 'heartbeat', 'reconnect', 'transport', 'logger',
-  'logLevel', 'callTimeoutMs', 'maxFrameBytes', 'maxQueueBytes', 'handshakeTimeoutMs', 'implicitSelf', 'clock', 'random', 'protocolVersion',
+  'logLevel', 'callTimeoutMs', 'maxFrameBytes', 'maxQueueBytes', 'handshakeTimeoutMs', 'maxPendingHandshakes', 'implicitSelf', 'clock', 'random', 'protocolVersion',
 ]);
 
 /** Validate every option with a message that says what to pass, and fill in the defaults. */
@@ -144,6 +157,10 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
   }
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs;
   positive('handshakeTimeoutMs', handshakeTimeoutMs);
+  const maxPendingHandshakes = options.maxPendingHandshakes ?? DEFAULTS.maxPendingHandshakes;
+  if (typeof maxPendingHandshakes !== 'number' || !Number.isInteger(maxPendingHandshakes) || maxPendingHandshakes < 1) {
+    throw new InvalidArgumentError(`startNode: maxPendingHandshakes must be an integer >= 1 (default ${DEFAULTS.maxPendingHandshakes}), got ${String(maxPendingHandshakes)}`);
+  }
   const implicitSelf = options.implicitSelf ?? true;
   if (typeof implicitSelf !== 'boolean') throw new InvalidArgumentError('startNode: implicitSelf must be true or false');
   const discovery = [...(options.discovery ?? [])];
@@ -163,6 +180,7 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
     maxFrameBytes,
     maxQueueBytes,
     handshakeTimeoutMs,
+    maxPendingHandshakes,
     implicitSelf,
     clock: options.clock ?? realClock,
     random: options.random ?? cryptoRandom,

@@ -48,6 +48,10 @@ export interface ConnectorDeps {
   readonly logger: Logger;
   /** Where to listen (TCP); connectors that need no address ignore it. */
   readonly listen?: { readonly host: string; readonly port: number };
+  /** Connectors with a handshake of their own (TLS) bound it by this too (the node's option). */
+  readonly handshakeTimeoutMs?: number;
+  /** ...and refuse inbound connections beyond this many still in it. */
+  readonly maxPendingHandshakes?: number;
 }
 
 /** What `startNode({transport})` takes: `tcp(...)` or `memory(network)`. */

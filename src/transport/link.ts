@@ -55,8 +55,12 @@ export interface LinkOwner {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly options: LinkOptions;
-  /** Server side: may this peer (who has just said hello) connect? Called before any proof is sent. */
-  admit(link: Link, hello: PeerIdentity): AdmitDecision;
+  /**
+   * Server side: may this peer connect? Asked twice: when it says hello (`authenticated` false:
+   * anyone can claim any name, so the answer may refuse but must change nothing) and again once
+   * its proof has been verified (then it may settle races with other links to the same peer).
+   */
+  admit(link: Link, hello: PeerIdentity, authenticated: boolean): AdmitDecision;
   /** Client side: we dialled someone and they turn out to be `peer`; still want the link? */
   confirmDialled(link: Link, peer: PeerIdentity): AdmitDecision;
   linkUp(link: Link): void;
@@ -64,6 +68,8 @@ export interface LinkOwner {
   /** A frame of a registered type from an up link; `body` is the decoded payload. */
   frame(link: Link, type: number, body: unknown): void;
   isKnownType(type: number): boolean;
+  /** An up link received a frame of an upper layer's type that nobody here handles (dropped). */
+  unhandledFrame(link: Link, type: number): void;
   /** May consecutive frames of this type be coalesced into one batch frame? */
   isBatchable(type: number): boolean;
   /** Fault injection: frames to ('out') or from ('in') this peer are lost as in a partition. */
@@ -72,6 +78,13 @@ export interface LinkOwner {
 
 const NONCE_BYTES = 32;
 const BLOCK_BYTES = 64 * 1024;
+/**
+ * Largest frame accepted before the peer has authenticated. Handshake frames are small (a HELLO
+ * is at most ~4 KiB: a 255-character name and a 1024-character address); with the full limit,
+ * every pending connection could make us buffer maxFrameBytes for a client that knows no cookie.
+ */
+const HANDSHAKE_MAX_FRAME_BYTES = 16 * 1024;
+const NO_BLOCK = Buffer.alloc(0);
 
 interface Hello extends PeerIdentity {
   readonly nonce: Buffer;
@@ -102,7 +115,8 @@ export class Link {
 
   // Outbound batching: frames are appended to `block`; [blockStart, blockEnd) is not yet handed
   // to the conduit. Sealed slices wait in `pending` while the conduit asks us to back off.
-  private block = Buffer.allocUnsafe(BLOCK_BYTES);
+  // Allocated by the first append: a connection that never gets an answer costs no block.
+  private block = NO_BLOCK;
   private blockStart = 0;
   private blockEnd = 0;
   private pending: Buffer[] = [];
@@ -127,7 +141,7 @@ export class Link {
     this.lastReceivedAt = now;
     this.lastSentAt = now;
     this.decoder = new FrameDecoder({
-      maxFrameBytes: owner.options.maxFrameBytes,
+      maxFrameBytes: Math.min(owner.options.maxFrameBytes, HANDSHAKE_MAX_FRAME_BYTES),
       onFrame: (version, type, payload) => this.onFrame(version, type, payload),
     });
     conduit.setHandlers({
@@ -338,8 +352,8 @@ export class Link {
         return;
       }
       if (!this.owner.isKnownType(type)) {
-        if (type >= FIRST_LAYER_TYPE) return; // an upper layer (a Group) this node does not run
-        this.badFrame(`unknown frame type ${frameTypeName(type)}`);
+        if (type >= FIRST_LAYER_TYPE) this.owner.unhandledFrame(this, type);
+        else this.badFrame(`unknown frame type ${frameTypeName(type)}`);
         return;
       }
       let body: unknown;
@@ -369,7 +383,10 @@ export class Link {
   }
 
   private onBatch(type: number, payload: Buffer): void {
-    if (type >= FIRST_LAYER_TYPE && !this.owner.isKnownType(type)) return;
+    if (type >= FIRST_LAYER_TYPE && !this.owner.isKnownType(type)) {
+      this.owner.unhandledFrame(this, type | BATCH_BIT);
+      return;
+    }
     if (!this.owner.isBatchable(type)) {
       this.badFrame(`frame type ${frameTypeName(type)} cannot be batched`);
       return;
@@ -437,7 +454,7 @@ export class Link {
     if (hello === undefined) return this.badFrame('malformed HELLO');
     this.peer = { name: hello.name, incarnation: hello.incarnation, address: hello.address };
     this.theirNonce = hello.nonce;
-    const decision = this.owner.admit(this, this.peer);
+    const decision = this.owner.admit(this, this.peer, false);
     if (!decision.ok) return this.refuse(decision.reason, decision.message);
     this.sendControl(FrameType.CHALLENGE, {
       ...this.owner.local,
@@ -471,7 +488,7 @@ export class Link {
       return this.refuse('bad_cookie', `${this.owner.local.name} could not verify your cookie: the cookies differ`, false);
     }
     // Admission is checked again: another link to the same peer may have come up meanwhile.
-    const decision = this.owner.admit(this, this.peer!);
+    const decision = this.owner.admit(this, this.peer!, true);
     if (!decision.ok) return this.refuse(decision.reason, decision.message);
     this.sendControl(FrameType.WELCOME, {});
     this.becomeUp();
@@ -506,6 +523,7 @@ export class Link {
     this.handshakeTimer?.cancel();
     this.handshakeTimer = undefined;
     this.state = 'up';
+    this.decoder.setMaxFrameBytes(this.owner.options.maxFrameBytes);
     this.lastReceivedAt = this.owner.clock.now();
     this.owner.linkUp(this);
   }
@@ -541,9 +559,12 @@ const FIRST_LAYER_TYPE = 0x30;
 /** Refusals that are part of normal operation (dial races, injected partitions): logged at debug. */
 const QUIET_REFUSALS = new Set(['duplicate_connection', 'blocked', 'stopping']);
 
+/** What startNode accepts as a node name (discovery/seeds.ts): a peer claiming another is not one of ours. */
+const NODE_NAME = /^[A-Za-z0-9_.-]{1,255}$/;
+
 function readHello(body: Record<string, unknown>): Hello | undefined {
   const { name, incarnation, address, nonce } = body;
-  if (typeof name !== 'string' || name.length === 0 || name.length > 255) return undefined;
+  if (typeof name !== 'string' || !NODE_NAME.test(name)) return undefined;
   if (typeof incarnation !== 'number' || !Number.isSafeInteger(incarnation)) return undefined;
   if (typeof address !== 'string' || address.length > 1024) return undefined;
   if (!Buffer.isBuffer(nonce) || nonce.length !== NONCE_BYTES) return undefined;

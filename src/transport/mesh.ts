@@ -2,7 +2,9 @@ import type { Clock, Timer } from '../time/clock.js';
 import type { Random } from '../time/random.js';
 import type { Logger } from '../observability/logger.js';
 import type { Conduit, Connector } from './conduit.js';
-import { BATCH_BIT } from '../wire/types.js';
+import { BadFrameError } from '../errors.js';
+import { BATCH_BIT, frameTypeName } from '../wire/types.js';
+import { Throttle } from './throttle.js';
 import {
   Link,
   type AdmitDecision,
@@ -33,7 +35,11 @@ export interface MeshOptions extends LinkOptions {
   readonly cookie: Buffer;
   readonly heartbeat: HeartbeatOptions;
   readonly reconnect: ReconnectOptions;
+  /** Inbound connections still in their handshake beyond which new ones are closed at once. Default 64. */
+  readonly maxPendingHandshakes?: number;
 }
+
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 64;
 
 /** What the mesh tells its owner (the Node). */
 export interface MeshEvents {
@@ -91,6 +97,8 @@ export class Mesh implements LinkOwner {
   private heartbeatTimer: Timer | undefined;
   private lastTickAt = 0;
   private stopped = false;
+  private readonly refusedConnections: Throttle;
+  private readonly droppedFrames: Throttle;
 
   constructor(connector: Connector, local: LocalIdentity, options: MeshOptions, events: MeshEvents, deps: { clock: Clock; random: Random; logger: Logger }) {
     this.connector = connector;
@@ -101,6 +109,8 @@ export class Mesh implements LinkOwner {
     this.clock = deps.clock;
     this.random = deps.random;
     this.logger = deps.logger;
+    this.refusedConnections = new Throttle(deps.clock);
+    this.droppedFrames = new Throttle(deps.clock);
   }
 
   /** Listen, start heartbeats; resolves with the address peers dial. */
@@ -161,7 +171,8 @@ export class Mesh implements LinkOwner {
    * connected and in-progress peers are skipped. `name` is optional (DNS gives only addresses).
    */
   connect(address: string, name?: string): void {
-    if (this.stopped || address === this.local.address || name === this.local.name) return;
+    // '' is the address of a peer that does not listen (it dialled us): nothing to dial.
+    if (this.stopped || address === '' || address === this.local.address || name === this.local.name) return;
     if (name !== undefined) {
       if (this.links.has(name) || this.isBlocked(name, 'out')) return;
       const entry = this.book.get(name);
@@ -170,12 +181,15 @@ export class Mesh implements LinkOwner {
         entry.retry = undefined;
         entry.address = address;
       }
-      for (const link of this.accepting) if (link.peer?.name === name) return;
+      // An inbound connection that claims to be `name` is no reason to wait: until its proof,
+      // it may be anyone. If it is them, the dial race is settled like any other (admit).
     }
     if (this.dials.has(address)) return;
     const dial: Dial = { name, link: undefined, superseded: false };
     this.dials.set(address, dial);
-    this.connector.dial(address).then(
+    // A connector may throw at once for an address it cannot parse (one a peer advertised or
+    // gossiped): that is a failed dial like any other, not an exception out of a timer.
+    dialSafely(this.connector, address).then(
       (conduit) => {
         if (this.stopped || this.dials.get(address) !== dial || dial.superseded) {
           if (this.dials.get(address) === dial) this.dials.delete(address);
@@ -240,7 +254,7 @@ export class Mesh implements LinkOwner {
     return block !== undefined && block[direction];
   }
 
-  admit(link: Link, hello: PeerIdentity): AdmitDecision {
+  admit(link: Link, hello: PeerIdentity, authenticated: boolean): AdmitDecision {
     if (this.stopped) return refuse('stopping', `${this.local.name} is stopping`);
     if (hello.name === this.local.name) {
       return refuse('name_in_use', `a node named ${hello.name} is already running at ${this.local.address}; node names must be unique`);
@@ -263,13 +277,17 @@ export class Mesh implements LinkOwner {
       const pendingName = dial.link?.peer?.name ?? dial.name;
       if (pendingName !== hello.name && address !== hello.address) continue;
       if (this.local.name < hello.name) return refuse('duplicate_connection', `${this.local.name} is dialling ${hello.name}`);
-      // Their connection wins: abandon ours.
+      // Their connection wins, once it has proved who it is: abandon ours. Before the proof it
+      // may be anyone claiming their name, who must not be able to cancel our dial.
+      if (!authenticated) continue;
       dial.superseded = true;
       this.dials.delete(address);
       dial.link?.fail('refused', 'superseded by the inbound connection');
     }
-    for (const other of this.accepting) {
-      if (other !== link && other.peer?.name === hello.name) other.fail('replaced', 'a newer connection from the same peer arrived');
+    if (authenticated) {
+      for (const other of this.accepting) {
+        if (other !== link && other.peer?.name === hello.name) other.fail('replaced', 'a newer connection from the same peer arrived');
+      }
     }
     return ACCEPT;
   }
@@ -315,6 +333,9 @@ export class Mesh implements LinkOwner {
 
   linkDown(link: Link, reason: LinkCloseReason, detail?: string): void {
     this.accepting.delete(link);
+    if (reason === 'handshake_timeout') {
+      this.logger.debug({ event: 'handshake_timeout', remote: link.remoteLabel, peer: link.peer?.name }, `closed ${link.remoteLabel}: ${detail ?? 'no handshake in time'}`);
+    }
     if (link.dialledAddress !== undefined) {
       const dial = this.dials.get(link.dialledAddress);
       if (dial?.link === link) this.dials.delete(link.dialledAddress);
@@ -340,8 +361,24 @@ export class Mesh implements LinkOwner {
     try {
       handler(link.peer!, body);
     } catch (error) {
+      if (error instanceof BadFrameError) {
+        // The handler found the payload malformed (a wrong shape): the peer's fault, as bad bytes are.
+        const message = `${frameTypeName(type)}: ${error.message}`;
+        this.logger.warn({ event: 'bad_frame', peer: link.peer!.name, remote: link.remoteLabel, err: message }, `closing link to ${link.peer!.name}: ${message}`);
+        link.fail('bad_frame', message);
+        return;
+      }
       this.logger.error({ event: 'handler_error', peer: link.peer!.name, type, err: error }, 'frame handler threw');
     }
+  }
+
+  unhandledFrame(link: Link, type: number): void {
+    const count = this.droppedFrames.hit();
+    if (count === 0) return;
+    this.logger.debug(
+      { event: 'unhandled_frames', peer: link.peer?.name, type: frameTypeName(type), count, total: this.droppedFrames.total },
+      `dropped ${count} frame(s) of types no layer here handles (latest ${frameTypeName(type)} from ${link.peer?.name ?? link.remoteLabel}), e.g. a peer's Group this node does not run`,
+    );
   }
 
   // ---- internals ------------------------------------------------------------------------
@@ -349,6 +386,20 @@ export class Mesh implements LinkOwner {
   private accept(conduit: Conduit): void {
     if (this.stopped) {
       conduit.destroy();
+      return;
+    }
+    const limit = this.options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES;
+    if (this.accepting.size >= limit) {
+      // A flood of connections that never authenticate: each would hold a link until its
+      // handshake timeout. Refuse the excess at once; peers retry with backoff.
+      conduit.destroy();
+      const count = this.refusedConnections.hit();
+      if (count > 0) {
+        this.logger.warn(
+          { event: 'handshake_limit', remote: conduit.remoteLabel, limit, refused: count, total: this.refusedConnections.total },
+          `refused ${count} connection(s) (latest from ${conduit.remoteLabel}): ${limit} handshakes already pending (maxPendingHandshakes)`,
+        );
+      }
       return;
     }
     this.accepting.add(new Link(this, conduit, 'server'));
@@ -363,6 +414,11 @@ export class Mesh implements LinkOwner {
   private scheduleRetry(name: string): void {
     const entry = this.book.get(name);
     if (entry === undefined || this.stopped || this.links.has(name) || entry.retry !== undefined) return;
+    if (entry.address === '') {
+      // It does not listen (it dialled us): only it can reconnect, so there is nothing to keep.
+      this.forget(name);
+      return;
+    }
     const now = this.clock.now();
     entry.downSince ??= now;
     if (now - entry.downSince > this.options.reconnect.forgetAfterMs) {
@@ -398,6 +454,15 @@ export class Mesh implements LinkOwner {
 }
 
 const ACCEPT: AdmitDecision = { ok: true };
+
+function dialSafely(connector: Connector, address: string): Promise<Conduit> {
+  try {
+    return connector.dial(address);
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
 
 function refuse(reason: string, message: string): AdmitDecision {
   return { ok: false, reason, message };

@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { InvalidArgumentError } from '../errors.js';
 import type { Conduit, ConduitHandlers, Connector, ConnectorDeps, TransportFactory } from './conduit.js';
+import { Throttle } from './throttle.js';
 
 export interface TlsOptions {
   /** PEM private key and certificate of this node. */
@@ -59,11 +60,46 @@ class TcpConnector implements Connector {
       onConduit(this.wrap(socket));
     };
     const t = this.options.tls;
+    const tlsPending = new TlsPending(this.deps.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_TLS);
+    const refused = new Throttle(this.deps.clock);
     const server = t
-      ? tls.createServer({ key: t.key, cert: t.cert, ca: t.ca, requestCert: t.requestCert ?? true, rejectUnauthorized: true }, onSocket)
+      ? tls.createServer(
+          {
+            key: t.key,
+            cert: t.cert,
+            ca: t.ca,
+            requestCert: t.requestCert ?? true,
+            rejectUnauthorized: true,
+            // Node's default is 120 s: a client that connects and says nothing would hold a socket that long.
+            handshakeTimeout: this.deps.handshakeTimeoutMs ?? DEFAULT_TLS_HANDSHAKE_MS,
+          },
+          (socket) => {
+            tlsPending.secured(socket);
+            onSocket(socket);
+          },
+        )
       : net.createServer({ noDelay: true }, onSocket);
-    // A TLS handshake failure (bad certificate) must not take the node down.
+    if (t) {
+      // Connections still in the TLS handshake come before any link exists, so the mesh's bound on
+      // pending handshakes cannot see them: the same bound applies here.
+      server.on('connection', (socket: net.Socket) => {
+        if (tlsPending.admit(socket)) return;
+        socket.destroy();
+        const count = refused.hit();
+        if (count > 0) {
+          const remote = remoteKey(socket);
+          this.deps.logger.warn(
+            { event: 'handshake_limit', remote, limit: tlsPending.limit, refused: count, total: refused.total },
+            `refused ${count} connection(s) (latest from ${remote}): ${tlsPending.limit} TLS handshakes already pending (maxPendingHandshakes)`,
+          );
+        }
+      });
+    }
+    // A TLS handshake failure (bad certificate, timeout) must not take the node down.
     server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
+      // With a listener, Node leaves the socket open (measured: a client that never starts TLS
+      // stays connected after ERR_TLS_HANDSHAKE_TIMEOUT): close it.
+      socket.destroy();
       // Node destroys a socket whose client certificate fails verification and reports only
       // "socket hang up" (and no address): the verification error is what the operator needs.
       const rejected = socket.authorizationError as unknown;
@@ -154,6 +190,37 @@ class TcpConnector implements Connector {
     socket.once('close', () => this.sockets.delete(socket));
     return new SocketConduit(socket);
   }
+}
+
+const DEFAULT_TLS_HANDSHAKE_MS = 5000;
+const DEFAULT_MAX_PENDING_TLS = 64;
+
+/** Raw connections of a TLS listener whose TLS handshake has not completed (nor failed) yet. */
+class TlsPending {
+  private readonly sockets = new Map<string, net.Socket>();
+
+  constructor(readonly limit: number) {}
+
+  /** Track a new raw connection; false when the limit is reached (the caller closes it). */
+  admit(socket: net.Socket): boolean {
+    if (this.sockets.size >= this.limit) return false;
+    const key = remoteKey(socket);
+    this.sockets.set(key, socket);
+    socket.once('close', () => {
+      if (this.sockets.get(key) === socket) this.sockets.delete(key);
+    });
+    return true;
+  }
+
+  /** Its handshake completed: it is the mesh's to bound now. */
+  secured(socket: tls.TLSSocket): void {
+    this.sockets.delete(remoteKey(socket));
+  }
+}
+
+/** The remote end of a connection: the TLS socket of a handshake reports the same as its raw socket. */
+function remoteKey(socket: net.Socket): string {
+  return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
 }
 
 class SocketConduit implements Conduit {

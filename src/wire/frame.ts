@@ -80,7 +80,7 @@ const COALESCE_BYTES = 16 * 1024;
  * delivered, and frames after it stay buffered until the next `push` (an empty chunk will do).
  */
 export class FrameDecoder {
-  private readonly maxFrameBytes: number;
+  private maxFrameBytes: number;
   private readonly onFrame: FrameDecoderOptions['onFrame'];
   /** Unconsumed chunks; `chunks[head]` is read from `offset`. Entries before `head` are spent. */
   private chunks: Buffer[] = [];
@@ -99,16 +99,20 @@ export class FrameDecoder {
   private coalesceIndex = -1;
 
   constructor(options: FrameDecoderOptions) {
-    const maxFrameBytes = options?.maxFrameBytes;
+    const maxFrameBytes = validMaxFrameBytes(options?.maxFrameBytes);
     const onFrame = options?.onFrame;
-    if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < MIN_DECLARED_LENGTH || maxFrameBytes > MAX_DECLARED_LENGTH) {
-      throw new InvalidArgumentError(
-        `maxFrameBytes must be an integer from ${MIN_DECLARED_LENGTH} to ${MAX_DECLARED_LENGTH}, got ${String(maxFrameBytes)}`,
-      );
-    }
     if (typeof onFrame !== 'function') throw new InvalidArgumentError('onFrame must be a function (version, type, payload) => void');
     this.maxFrameBytes = maxFrameBytes;
     this.onFrame = onFrame;
+  }
+
+  /**
+   * Change the largest accepted declared length, from the next frame on (also for a frame whose
+   * header has arrived but not its body). A link keeps the limit small until its peer has
+   * authenticated, so an unauthenticated client cannot make it buffer a large frame.
+   */
+  setMaxFrameBytes(maxFrameBytes: number): void {
+    this.maxFrameBytes = validMaxFrameBytes(maxFrameBytes);
   }
 
   /**
@@ -270,3 +274,12 @@ export class FrameDecoder {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function validMaxFrameBytes(maxFrameBytes: unknown): number {
+  if (typeof maxFrameBytes !== 'number' || !Number.isInteger(maxFrameBytes) || maxFrameBytes < MIN_DECLARED_LENGTH || maxFrameBytes > MAX_DECLARED_LENGTH) {
+    throw new InvalidArgumentError(
+      `maxFrameBytes must be an integer from ${MIN_DECLARED_LENGTH} to ${MAX_DECLARED_LENGTH}, got ${String(maxFrameBytes)}`,
+    );
+  }
+  return maxFrameBytes;
+}

@@ -9,6 +9,7 @@ import type { Node } from '../../../src/index.js';
 import { groupAgent, type AgentRequest } from '../../conformance/group-agent.js';
 import { groupScenarios, type GroupScenarioEnv } from '../../conformance/group-scenarios.js';
 import { createSim, type Sim } from '../node/sim-helpers.js';
+import { capturingLogger, eventsNamed, type LogRecord } from '../../support/log-capture.js';
 
 const NAMES = ['a', 'b', 'c'] as const;
 /** Virtual time moved per poll of a wait. */
@@ -110,22 +111,38 @@ groupScenarios('memory network, virtual time', {
   timeoutMs: 30_000,
 });
 
-describe('known bug outside the group layer', () => {
-  // A Group's HELLO goes to every connected node; a node that has never run a Group has no
-  // handler for the group frame types, and its link treats an unknown type as a bad frame and
-  // drops the connection. The pair then reconnects, and the next HELLO (on nodeup) drops it again:
-  // the link flaps for as long as one side runs no Group. The fix belongs in the node/transport
-  // (drop frames of the upper layers' type range that nobody handles); the scenarios above avoid
-  // it by registering the group frame types on every node ('install-router').
-  it('a node that runs no Group keeps a stable link to a node that starts one', async () => {
+describe('a node that runs no Group (regression: its links used to flap)', () => {
+  // A Group's HELLO goes to every connected node. A node that runs no Group has no handler for the
+  // group frame types; its link used to treat them as bad frames and drop the connection, and the
+  // next HELLO (on nodeup) dropped it again. Frames of the upper layers' types (0x30 and up) that
+  // nobody handles are now dropped, counted and logged at debug, at most one line per 10 s.
+  it('keeps a stable link to a node that starts one; the frames it cannot handle are logged at debug, throttled', async () => {
     const sim = createSim(11);
     try {
-      const [a, b] = await sim.cluster('a', 'b');
+      const logs: LogRecord[] = [];
+      const a = await sim.start('a');
+      const b = await sim.start('b', { seeds: ['a'], logger: capturingLogger(logs) });
+      await sim.until(() => a.peers().length === 1 && b.peers().length === 1, 'a and b connected');
       const downs: string[] = [];
       b.on('nodedown', (e) => downs.push(e.reason));
-      await api.Group.start(a, { name: 'app', log: false });
-      await sim.run(2000);
-      expect(downs).toEqual([]);
+      const group = await api.Group.start(a, { name: 'app', log: false, antiEntropyMs: 500 });
+      // Reconnects re-send the HELLO: the link must survive those too.
+      for (let i = 0; i < 3; i++) {
+        a.disconnect('b');
+        await sim.until(() => a.peers().length === 1 && b.peers().length === 1, 'a and b connected again');
+      }
+      await sim.run(25_000);
+      expect(downs.filter((reason) => reason !== 'connection_closed')).toEqual([]);
+      expect(downs).toHaveLength(3); // the three disconnects above, nothing else
+      expect(b.peers()).toEqual(['a']);
+      const lines = eventsNamed(logs, 'unhandled_frames');
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines.every((r) => r.level === 'debug' && String(r['type']).startsWith('0x3'))).toBe(true);
+      // Throttled: four HELLOs within a moment make one line; ~25 s of virtual time at most three.
+      expect(lines.length).toBeLessThanOrEqual(4);
+      const dropped = lines.reduce((sum, r) => sum + (r['count'] as number), 0);
+      expect(dropped).toBeGreaterThanOrEqual(4);
+      await group.stop();
     } finally {
       await sim.teardown();
     }
