@@ -1,12 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import { InvalidArgumentError, NoProcError, NotRunningError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { Node, NodeDownEvent, NodeUpEvent } from '../node/node.js';
+import { Node, type NodeDownEvent, type NodeUpEvent } from '../node/node.js';
 import { Pid } from '../process/pid.js';
 import type { PeerIdentity } from '../transport/link.js';
 import { ClusterMembership, type ClusterName } from './clusters.js';
 import { ALL, type GroupEvent, type GroupEventCallback, type Pattern, type Subscriber } from './events.js';
-import { clusterOption, resolveGroupOptions, writableKey, type GroupLogLevel, type GroupOptions, type ResolvedGroupOptions } from './options.js';
+import { clusterOption, extractMetaOption, optionsObject, prefixOption, readableKey, resolveGroupOptions, writableKey, type GroupLogLevel, type GroupOptions, type ResolvedGroupOptions } from './options.js';
 import { GroupFrame, Op, attachGroup, detachGroup, type GroupEndpoint } from './protocol.js';
 import { Replicator, type ReplicaHost, type RowData } from './replicator.js';
 import { Subscriptions } from './subscriptions.js';
@@ -86,6 +86,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
 
   /** Start a Group instance on a node and say hello to the peers running the same name. */
   static async start(node: Node, options: GroupOptions): Promise<Group> {
+    if (!(node instanceof Node)) throw new InvalidArgumentError('Group.start(node, options): node must be a running Node (from startNode)');
     const resolved = resolveGroupOptions(options);
     if (!node.running) throw new NotRunningError(`Group.start: node ${node.name} is not running`);
     const group = new Group(node, resolved);
@@ -115,8 +116,9 @@ export class Group implements GroupEndpoint, ReplicaHost {
   // ---- registry ---------------------------------------------------------------------------
 
   /** Register `key` for a process: 'ok', or 'taken' when another process holds it (as far as this node knows). */
-  register(key: string, meta: unknown = {}, options: WriteOptions = {}): 'ok' | 'taken' {
+  register(key: string, meta: unknown = {}, options?: WriteOptions): 'ok' | 'taken' {
     writableKey(key, 'register');
+    options = optionsObject(options, 'register');
     const cluster = this.writableCluster(options.cluster, 'register');
     const pid = this.actingPid(options.pid, 'register');
     const existing = this.tables.lookup(cluster, key);
@@ -136,8 +138,9 @@ export class Group implements GroupEndpoint, ReplicaHost {
    * process lives on another node (only its node may change it). Any local caller may unregister
    * a local process's key, as in the reference.
    */
-  unregister(key: string, options: { cluster?: string | null } = {}): 'ok' | 'not_found' | 'not_owner' {
+  unregister(key: string, options?: { cluster?: string | null }): 'ok' | 'not_found' | 'not_owner' {
     writableKey(key, 'unregister');
+    options = optionsObject(options, 'unregister');
     const cluster = this.writableCluster(options.cluster, 'unregister');
     const existing = this.tables.lookup(cluster, key);
     if (existing === undefined) return 'not_found';
@@ -153,23 +156,28 @@ export class Group implements GroupEndpoint, ReplicaHost {
 
   /** The process registered under `key`, with its meta, or null. */
   lookup(key: string, options?: ReadOptions): Entry | null {
+    if (typeof key !== 'string') readableKey(key, 'lookup');
+    if (options !== undefined) options = optionsObject(options, 'lookup');
     const row = this.tables.lookup(options === undefined ? null : readCluster(options.cluster), key);
+    const override = options === undefined ? undefined : extractMetaOption(options.extractMeta, 'lookup');
     if (row === undefined) return null;
     // The stored row is the entry (frozen, own fields pid and meta): nothing to allocate.
-    const extract = options?.extractMeta ?? this.options.extractMeta;
+    const extract = override ?? this.options.extractMeta;
     return extract === undefined ? row : { pid: row.pid, meta: extract(row.meta) };
   }
 
   /** The registered process of `key`, or undefined (global-style `whereis`). */
-  whereis(key: string, options: { cluster?: string | null } = {}): Pid | undefined {
-    return this.tables.lookup(readCluster(options.cluster), key)?.pid;
+  whereis(key: string, options?: { cluster?: string | null }): Pid | undefined {
+    readableKey(key, 'whereis');
+    return this.tables.lookup(readCluster(optionsObject(options, 'whereis').cluster), key)?.pid;
   }
 
   // ---- process groups -----------------------------------------------------------------------
 
   /** Join group `key` (once per process; a re-join with different meta updates it in place). */
-  join(key: string, meta: unknown = {}, options: WriteOptions = {}): 'ok' {
+  join(key: string, meta: unknown = {}, options?: WriteOptions): 'ok' {
     writableKey(key, 'join');
+    options = optionsObject(options, 'join');
     const cluster = this.writableCluster(options.cluster, 'join');
     const pid = this.actingPid(options.pid, 'join');
     const existing = this.tables.member(cluster, key, pid);
@@ -182,8 +190,9 @@ export class Group implements GroupEndpoint, ReplicaHost {
     return 'ok';
   }
 
-  leave(key: string, options: WriteOptions = {}): 'ok' | 'not_in_group' {
+  leave(key: string, options?: WriteOptions): 'ok' | 'not_in_group' {
     writableKey(key, 'leave');
+    options = optionsObject(options, 'leave');
     const cluster = this.writableCluster(options.cluster, 'leave');
     const pid = this.actingPid(options.pid, 'leave');
     const existing = this.tables.member(cluster, key, pid);
@@ -205,11 +214,12 @@ export class Group implements GroupEndpoint, ReplicaHost {
     if (options === undefined && this.options.extractMeta === undefined && key.charCodeAt(key.length - 1) !== SLASH) {
       return this.tables.members(null, key).slice();
     }
-    return this.membersWith(key, options ?? {});
+    return this.membersWith(key, optionsObject(options, 'members'));
   }
 
   private membersWith(key: string, options: MembersOptions): Entry[] {
     const cluster = readCluster(options.cluster);
+    const override = extractMetaOption(options.extractMeta, 'members');
     const limit = options.limit ?? Infinity;
     if (typeof limit !== 'number' || !(limit >= 0)) throw new InvalidArgumentError('members: limit must be a number >= 0');
     const prefix = key.endsWith('/');
@@ -223,7 +233,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
         owned = true;
       }
     }
-    const extract = options.extractMeta ?? this.options.extractMeta;
+    const extract = override ?? this.options.extractMeta;
     const count = Math.min(rows.length, limit);
     // Rows are the entries (frozen, own fields pid and meta), so the common case costs one copy of
     // an array of references, and the caller may sort or change that array as it likes.
@@ -234,13 +244,15 @@ export class Group implements GroupEndpoint, ReplicaHost {
   }
 
   /** Keys that have members (optionally under a prefix). */
-  groups(options: { prefix?: string; cluster?: string | null } = {}): string[] {
-    return this.tables.groups(readCluster(options.cluster), options.prefix ?? '');
+  groups(options?: { prefix?: string; cluster?: string | null }): string[] {
+    const { cluster, prefix } = optionsObject(options, 'groups');
+    return this.tables.groups(readCluster(cluster), prefixOption(prefix, 'groups'));
   }
 
   /** Every registered key in the cluster (optionally under a prefix). */
-  registered(options: { prefix?: string; cluster?: string | null } = {}): string[] {
-    return this.tables.registeredKeys(readCluster(options.cluster), options.prefix ?? '');
+  registered(options?: { prefix?: string; cluster?: string | null }): string[] {
+    const { cluster, prefix } = optionsObject(options, 'registered');
+    return this.tables.registeredKeys(readCluster(cluster), prefixOption(prefix, 'registered'));
   }
 
   // ---- dispatch -------------------------------------------------------------------------------
@@ -249,12 +261,17 @@ export class Group implements GroupEndpoint, ReplicaHost {
    * Send `message` to every member of `key` on every node: local members directly, each remote
    * node one frame whatever its member count. Messages from one sender keep their order.
    */
-  dispatch(key: string, message: unknown, options: DispatchOptions = {}): void {
+  dispatch(key: string, message: unknown, options?: DispatchOptions): void {
+    if (!this.running) throw new NotRunningError(`dispatch: Group ${this.name} has stopped`);
+    readableKey(key, 'dispatch');
+    options = optionsObject(options, 'dispatch');
     const cluster = readCluster(options.cluster);
+    const here = this.node.name;
+    const local: Pid[] = [];
     const byNode = new Map<string, Pid[]>();
     const add = (pid: Pid): void => {
-      if (pid.node === this.node.name) {
-        this.node.send(pid, message);
+      if (pid.node === here) {
+        local.push(pid);
         return;
       }
       let pids = byNode.get(pid.node);
@@ -267,13 +284,18 @@ export class Group implements GroupEndpoint, ReplicaHost {
     }
     // Read at once: sends never write to the tables.
     for (const row of this.tables.members(cluster, key)) add(row.pid);
-    for (const [peer, pids] of byNode) {
-      this.node.sendRaw(peer, GroupFrame.DISPATCH, this.node.encodePayload([this.name, pids, message]));
-    }
+    // Encoded before anyone receives it: an unencodable message throws with nobody served.
+    const frames: Array<[string, Buffer]> = [];
+    for (const [peer, pids] of byNode) frames.push([peer, this.node.encodePayload([this.name, pids, message])]);
+    for (const pid of local) this.node.send(pid, message);
+    for (const [peer, payload] of frames) this.node.sendRaw(peer, GroupFrame.DISPATCH, payload);
   }
 
   /** Send `message` to the members of `key` on this node only. */
-  dispatchLocal(key: string, message: unknown, options: DispatchOptions = {}): void {
+  dispatchLocal(key: string, message: unknown, options?: DispatchOptions): void {
+    if (!this.running) throw new NotRunningError(`dispatchLocal: Group ${this.name} has stopped`);
+    readableKey(key, 'dispatchLocal');
+    options = optionsObject(options, 'dispatchLocal');
     const cluster = readCluster(options.cluster);
     if (options.includeRegistered === true) {
       const row = this.tables.lookup(cluster, key);
@@ -289,9 +311,9 @@ export class Group implements GroupEndpoint, ReplicaHost {
    * in "/"). A Pid subscriber receives `{group, events}` messages and is unsubscribed when it dies;
    * a callback gets `(events, {group})`.
    */
-  monitor(pattern: Pattern, subscriber: Subscriber<unknown>, options: { cluster?: string | null } = {}): 'ok' {
+  monitor(pattern: Pattern, subscriber: Subscriber<unknown>, options?: { cluster?: string | null }): 'ok' {
     if (!this.running) throw new NotRunningError(`monitor: Group ${this.name} has stopped`);
-    const cluster = clusterOption(options.cluster, 'monitor');
+    const cluster = clusterOption(optionsObject(options, 'monitor').cluster, 'monitor');
     if (subscriber instanceof Pid && subscriber.node !== this.node.name) {
       // Events are node-local; a subscriber elsewhere subscribes through its own node's Group.
       throw new InvalidArgumentError(`monitor: subscriber ${subscriber.key} lives on node ${subscriber.node}; subscribe on that node's Group`);
@@ -302,8 +324,8 @@ export class Group implements GroupEndpoint, ReplicaHost {
     return 'ok';
   }
 
-  demonitor(pattern: Pattern, subscriber: Subscriber<unknown>, options: { cluster?: string | null } = {}): 'ok' {
-    this.subscriptions.remove(clusterOption(options.cluster, 'demonitor'), pattern, subscriber);
+  demonitor(pattern: Pattern, subscriber: Subscriber<unknown>, options?: { cluster?: string | null }): 'ok' {
+    this.subscriptions.remove(clusterOption(optionsObject(options, 'demonitor').cluster, 'demonitor'), pattern, subscriber);
     return 'ok';
   }
 
@@ -311,6 +333,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
 
   /** Join named clusters: this node's entries of them replicate to (and from) their other members. */
   connect(clusters: string | string[]): 'ok' {
+    if (!this.running) throw new NotRunningError(`connect: Group ${this.name} has stopped`);
     const fresh = clusterList(clusters, 'connect').filter((c) => !this.membership.has(c, this.node.name));
     if (fresh.length === 0) return 'ok';
     for (const cluster of fresh) this.membership.add(cluster, this.node.name);
@@ -320,6 +343,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
 
   /** Leave named clusters: this node's entries of them are removed everywhere ('cluster_disconnect'). */
   disconnect(clusters: string | string[]): 'ok' {
+    if (!this.running) throw new NotRunningError(`disconnect: Group ${this.name} has stopped`);
     const leaving = clusterList(clusters, 'disconnect').filter((c) => this.membership.has(c, this.node.name));
     if (leaving.length === 0) return 'ok';
     const events: GroupEvent[] = [];
@@ -350,20 +374,22 @@ export class Group implements GroupEndpoint, ReplicaHost {
 
   // ---- counts and logging -------------------------------------------------------------------------
 
-  localRegistryCount(options: { cluster?: string | null } = {}): number {
-    return this.tables.localRegistryCount(readCluster(options.cluster), this.node.name);
+  localRegistryCount(options?: { cluster?: string | null }): number {
+    return this.tables.localRegistryCount(readCluster(optionsObject(options, 'localRegistryCount').cluster), this.node.name);
   }
 
-  localMemberCount(key: string, options: { cluster?: string | null } = {}): number {
-    return this.tables.localMemberCount(readCluster(options.cluster), key, this.node.name);
+  localMemberCount(key: string, options?: { cluster?: string | null }): number {
+    readableKey(key, 'localMemberCount');
+    return this.tables.localMemberCount(readCluster(optionsObject(options, 'localMemberCount').cluster), key, this.node.name);
   }
 
-  registryCount(options: { cluster?: string | null } = {}): number {
-    return this.tables.registryCount(readCluster(options.cluster));
+  registryCount(options?: { cluster?: string | null }): number {
+    return this.tables.registryCount(readCluster(optionsObject(options, 'registryCount').cluster));
   }
 
-  memberCount(key?: string, options: { cluster?: string | null } = {}): number {
-    return this.tables.memberCount(readCluster(options.cluster), key);
+  memberCount(key?: string, options?: { cluster?: string | null }): number {
+    if (key !== undefined) readableKey(key, 'memberCount');
+    return this.tables.memberCount(readCluster(optionsObject(options, 'memberCount').cluster), key);
   }
 
   /** Change the log level at runtime: 'info', 'verbose' (every replication frame) or false. */

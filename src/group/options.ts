@@ -86,9 +86,10 @@ export function resolveGroupOptions(options: GroupOptions): ResolvedGroupOptions
   };
 }
 
-/** Validate a key for a write: a string not ending in "/" (reserved for prefix queries). */
+/** Validate a key for a write: a non-empty string not ending in "/" (reserved for prefix queries). */
 export function writableKey(key: unknown, what: string): string {
   if (typeof key !== 'string') throw new InvalidArgumentError(`${what}: key must be a string, got ${typeof key}`);
+  if (key === '') throw new InvalidArgumentError(`${what}: key must not be empty`);
   if (key.endsWith('/')) {
     throw new InvalidArgumentError(`${what}: key "${key}" must not end with "/": a trailing slash is reserved for prefix queries`);
   }
@@ -102,4 +103,31 @@ export function clusterOption(cluster: unknown, what: string): ClusterName {
     throw new InvalidArgumentError(`${what}: cluster must be a non-empty string (or omitted for the default cluster)`);
   }
   return cluster;
+}
+
+/** Validate a key for a read: any string (an unknown key reads as empty). */
+export function readableKey(key: unknown, what: string): void {
+  if (typeof key !== 'string') throw new InvalidArgumentError(`${what}: key must be a string, got ${typeof key}`);
+}
+
+const NO_OPTIONS = Object.freeze({});
+
+/** The options argument of a call: omitted means none; anything but an object is refused. */
+export function optionsObject<T extends object>(options: T | undefined, what: string): T {
+  if (options === undefined) return NO_OPTIONS as T;
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`${what}: options must be an object (or omitted), got ${options === null ? 'null' : typeof options}`);
+  return options;
+}
+
+/** Validate a prefix option: omitted means every key. */
+export function prefixOption(prefix: unknown, what: string): string {
+  if (prefix === undefined) return '';
+  if (typeof prefix !== 'string') throw new InvalidArgumentError(`${what}: prefix must be a string, got ${typeof prefix}`);
+  return prefix;
+}
+
+/** Validate a per-call extractMeta override. */
+export function extractMetaOption(extract: unknown, what: string): ((meta: unknown) => unknown) | undefined {
+  if (extract !== undefined && typeof extract !== 'function') throw new InvalidArgumentError(`${what}: extractMeta must be a function (meta) => value`);
+  return extract as ((meta: unknown) => unknown) | undefined;
 }

@@ -526,7 +526,9 @@ export class Replicator {
   private onDispatch(body: unknown[]): void {
     const [, pids, message] = body;
     if (!Array.isArray(pids)) return;
-    for (const pid of pids as unknown[]) if (pid instanceof Pid) this.host.node.send(pid, message);
+    // Only to processes of this node: a peer cannot use us to relay messages to a third node.
+    const self = this.host.node.name;
+    for (const pid of pids as unknown[]) if (pid instanceof Pid && pid.node === self) this.host.node.send(pid, message);
   }
 
   private sendDigests(): void {

@@ -3,12 +3,12 @@
  * keys ending in "/" for writes, unknown clusters, pids of other nodes (or dead, or of an earlier
  * incarnation) where a local live pid is required, unencodable metadata, a stopped Group. Each
  * gets an error with a stable code, and nothing changes: both nodes' tables are as before and pass
- * the consistency checker, and no member received anything. The gaps found (argument checks the
- * Group does not make yet) are listed at the end as `it.fails`, reported to the Group owner: each
- * asserts the wanted behaviour, so it starts failing, to be turned into `it`, once fixed.
+ * the consistency checker, and no member received anything. The checks it found missing
+ * (since added) are at the end.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ALL, Group, Pid, type Node } from '../../../src/index.js';
+import { GroupFrame } from '../../../src/group/protocol.js';
 import { collector, createSim, idle, type Collector, type Sim } from '../node/sim-helpers.js';
 
 const INVALID = 'ERR_ROLLCALL_INVALID_ARGUMENT';
@@ -207,41 +207,104 @@ describe('Group writes refuse bad arguments and change nothing', () => {
   });
 });
 
-describe('gaps in the Group argument checks (reported; each asserts the wanted behaviour)', () => {
-  it.fails('an empty key is refused by register, unregister, join and leave', () => {
-    expect(refusal(INVALID, () => ga.register('', {}, { pid: local.pid }))).toMatch(/key/);
+describe('argument checks added after this suite found them missing', () => {
+  it('an empty key is refused by register, unregister, join and leave', async () => {
+    await expectNothingChanged(() => {
+      expect(refusal(INVALID, () => ga.register('', {}, { pid: local.pid }))).toMatch(/key must not be empty/);
+      expect(refusal(INVALID, () => ga.unregister(''))).toMatch(/key must not be empty/);
+      expect(refusal(INVALID, () => ga.join('', {}, { pid: local.pid }))).toMatch(/key must not be empty/);
+      expect(refusal(INVALID, () => ga.leave('', { pid: local.pid }))).toMatch(/key must not be empty/);
+    });
   });
 
-  it.fails('reads and dispatch refuse a key that is not a string (lookup, whereis, dispatch, dispatchLocal, memberCount, localMemberCount)', () => {
-    // Today they answer null / undefined / 0 / nothing, as for an unknown key.
-    expect(refusal(INVALID, () => ga.lookup(7 as never))).toMatch(/key must be a string/);
+  it('reads and dispatch refuse a key that is not a string (lookup, whereis, dispatch, dispatchLocal, memberCount, localMemberCount)', async () => {
+    await expectNothingChanged(() => {
+      for (const key of [7, null, {}, Symbol('k')]) {
+        expect(refusal(INVALID, () => ga.lookup(key as never))).toMatch(/lookup: key must be a string/);
+        expect(refusal(INVALID, () => ga.whereis(key as never))).toMatch(/whereis: key must be a string/);
+        expect(refusal(INVALID, () => ga.dispatch(key as never, 'm'))).toMatch(/dispatch: key must be a string/);
+        expect(refusal(INVALID, () => ga.dispatchLocal(key as never, 'm'))).toMatch(/dispatchLocal: key must be a string/);
+        expect(refusal(INVALID, () => ga.memberCount(key as never))).toMatch(/memberCount: key must be a string/);
+        expect(refusal(INVALID, () => ga.localMemberCount(key as never))).toMatch(/localMemberCount: key must be a string/);
+      }
+    });
+    expect(local.messages).toEqual([]);
+    expect(remote.messages).toEqual([]);
   });
 
-  it.fails('options: null is an InvalidArgumentError, not a TypeError (register, join, leave, unregister, whereis, dispatch, monitor, groups, registryCount...)', () => {
-    expect(refusal(INVALID, () => ga.register('user/2', {}, null as never))).toMatch(/options/);
-  });
-
-  it.fails('groups() and registered() refuse a prefix that is not a string (TypeError today)', () => {
-    expect(refusal(INVALID, () => ga.groups({ prefix: 5 as never }))).toMatch(/prefix/);
-  });
-
-  it.fails('lookup() and members() refuse an extractMeta that is not a function (TypeError today, and only when a row exists)', () => {
-    expect(refusal(INVALID, () => ga.lookup('user/1', { extractMeta: 5 as never }))).toMatch(/extractMeta/);
-  });
-
-  it.fails('Group.start(node) refuses something that is not a Node (TypeError today)', async () => {
-    const outcome = await sim.settle(Group.start(null as never, { name: 'x' }), 'Group.start');
-    expect((outcome as { error: { code?: string } }).error.code).toBe(INVALID);
-  });
-
-  it.fails('dispatch of an unencodable message throws before any member received it (today local members get it first)', async () => {
-    expect(refusal('ERR_ROLLCALL_ENCODE', () => ga.dispatch('room/1', () => 1))).toMatch(/cannot encode/);
-    await sim.run(20);
+  it('options that are not an object are an InvalidArgumentError, not a TypeError', async () => {
+    await expectNothingChanged(() => {
+      for (const bad of [null, 5, 'x']) {
+        const options = bad as never;
+        expect(refusal(INVALID, () => ga.register('user/2', {}, options))).toMatch(/register: options must be an object/);
+        expect(refusal(INVALID, () => ga.unregister('user/1', options))).toMatch(/options/);
+        expect(refusal(INVALID, () => ga.join('room/2', {}, options))).toMatch(/options/);
+        expect(refusal(INVALID, () => ga.leave('room/1', options))).toMatch(/options/);
+        expect(refusal(INVALID, () => ga.lookup('user/1', options))).toMatch(/options/);
+        expect(refusal(INVALID, () => ga.whereis('user/1', options))).toMatch(/options/);
+        expect(refusal(INVALID, () => ga.members('room/1', options))).toMatch(/options/);
+        expect(refusal(INVALID, () => ga.dispatch('room/1', 'm', options))).toMatch(/options/);
+        expect(refusal(INVALID, () => ga.dispatchLocal('room/1', 'm', options))).toMatch(/options/);
+        expect(refusal(INVALID, () => ga.monitor(ALL, () => undefined, options))).toMatch(/options/);
+        expect(refusal(INVALID, () => ga.groups(options))).toMatch(/options/);
+        expect(refusal(INVALID, () => ga.registered(options))).toMatch(/options/);
+        expect(refusal(INVALID, () => ga.registryCount(options))).toMatch(/options/);
+        expect(refusal(INVALID, () => ga.memberCount('room/1', options))).toMatch(/options/);
+      }
+    });
     expect(local.messages).toEqual([]);
   });
 
-  it.fails('a stopped Group refuses connect, disconnect and dispatch (today they act on the stale state)', () => {
-    void ga.stop();
+  it('groups() and registered() refuse a prefix that is not a string', () => {
+    expect(refusal(INVALID, () => ga.groups({ prefix: 5 as never }))).toMatch(/groups: prefix must be a string/);
+    expect(refusal(INVALID, () => ga.registered({ prefix: {} as never }))).toMatch(/registered: prefix must be a string/);
+  });
+
+  it('lookup() and members() refuse an extractMeta that is not a function, whether or not the key has rows', () => {
+    expect(refusal(INVALID, () => ga.lookup('user/1', { extractMeta: 5 as never }))).toMatch(/extractMeta/);
+    expect(refusal(INVALID, () => ga.lookup('nobody', { extractMeta: 'x' as never }))).toMatch(/extractMeta/);
+    expect(refusal(INVALID, () => ga.members('room/1', { extractMeta: 5 as never }))).toMatch(/extractMeta/);
+    expect(refusal(INVALID, () => ga.members('empty', { extractMeta: 5 as never }))).toMatch(/extractMeta/);
+  });
+
+  it('Group.start(node) refuses something that is not a Node', async () => {
+    for (const notANode of [null, {}, { name: 'a', running: true }]) {
+      const outcome = await sim.settle(Group.start(notANode as never, { name: 'x' }), 'Group.start');
+      expect((outcome as { error: { code?: string; message: string } }).error.code).toBe(INVALID);
+      expect((outcome as { error: { message: string } }).error.message).toMatch(/node must be a running Node/);
+    }
+  });
+
+  it('dispatch of an unencodable message throws before any member received it', async () => {
+    expect(refusal('ERR_ROLLCALL_ENCODE', () => ga.dispatch('room/1', () => 1))).toMatch(/cannot encode/);
+    await sim.run(20);
+    expect(local.messages).toEqual([]);
+    expect(remote.messages).toEqual([]);
+  });
+
+  it('a stopped Group refuses connect, disconnect, dispatch and dispatchLocal', async () => {
+    await ga.stop();
     expect(refusal('ERR_ROLLCALL_NOT_RUNNING', () => ga.connect('c2'))).toMatch(/stopped/);
+    expect(refusal('ERR_ROLLCALL_NOT_RUNNING', () => ga.disconnect('c1'))).toMatch(/stopped/);
+    expect(refusal('ERR_ROLLCALL_NOT_RUNNING', () => ga.dispatch('room/1', 'm'))).toMatch(/stopped/);
+    expect(refusal('ERR_ROLLCALL_NOT_RUNNING', () => ga.dispatchLocal('room/1', 'm'))).toMatch(/stopped/);
+    await sim.run(20);
+    expect(local.messages).toEqual([]);
+    expect(remote.messages).toEqual([]);
+  });
+
+  it('a DISPATCH frame from a peer reaches only processes of the receiving node (no relaying to a third node)', async () => {
+    const [c] = [await sim.start('c', { seeds: ['a'] })];
+    await sim.until(() => c.peers().length === 2, 'c meshed');
+    const gc = await Group.start(c, { name: 'app', log: false });
+    const onC = collector(c);
+    await sim.until(() => gb.nodes().includes('c'), 'c is a Group peer');
+    // b asks a to deliver to a process of c and to one of a: a serves only its own.
+    b.sendRaw('a', GroupFrame.DISPATCH, b.encodePayload(['app', [onC.pid, local.pid], 'relayed?']));
+    await sim.until(() => local.messages.length > 0, 'a delivers to its own process');
+    await sim.run(50);
+    expect(local.messages).toEqual(['relayed?']);
+    expect(onC.messages).toEqual([]);
+    await gc.stop();
   });
 });
