@@ -22,6 +22,7 @@ export { currentProcess as self } from './process/table.js';
 export { tcp } from './transport/tcp.js';
 export type { TcpOptions, TlsOptions } from './transport/tcp.js';
 export { memory, SimNetwork } from './transport/memory.js';
+export { nats, type NatsOptions, type NatsTlsOptions, type NatsTransport } from './transport/nats.js';
 export { seeds, dns, parseSeed } from './discovery/index.js';
 export type { Discovery, Candidate, DnsOptions, DnsResolver } from './discovery/index.js';
 export type { Clock, Timer } from './time/clock.js';

@@ -14,7 +14,7 @@
  * it `fn` names a built-in role below. The measured traffic flows node to node over TCP; IPC
  * only starts phases and carries their results.
  */
-import { startNode, type NodeOptions } from '../../src/internal.js';
+import { nats, startNode, type NodeOptions } from '../../src/internal.js';
 import type { RoleContext, Roles } from './workload.js';
 import { WireCounter, type WireCounts } from './wire-counter.js';
 
@@ -26,6 +26,14 @@ export interface BenchNodeConfig {
   readonly options?: Partial<NodeOptions>;
   /** Count the bytes this node sends (wire-counter.ts; read with the `wireBytes` role). */
   readonly countBytes?: boolean;
+  /** Talk to the other nodes over NATS (transport and discovery) instead of TCP. */
+  readonly nats?: BenchNatsOptions;
+}
+
+/** The nats transport of a bench node (what survives JSON). */
+export interface BenchNatsOptions {
+  readonly servers: string;
+  readonly cluster: string;
 }
 
 interface InvokeRequest {
@@ -50,10 +58,13 @@ function send(message: unknown, then?: () => void): void {
 }
 
 const counter = config.countBytes === true ? new WireCounter() : undefined;
+if (counter !== undefined && config.nats !== undefined) throw new Error('bench-node: countBytes counts TCP bytes; it cannot be combined with nats');
+const overNats = config.nats === undefined ? undefined : nats(config.nats);
 const node = await startNode({
   logLevel: 'warn',
   ...config.options,
   ...(counter === undefined ? {} : { transport: counter.transport() }),
+  ...(overNats === undefined ? {} : { transport: overNats, discovery: [overNats.discovery()] }),
   name: config.name,
   cookie: config.cookie,
   listen: { host: '127.0.0.1', port: 0 },

@@ -13,6 +13,7 @@
  */
 import { ALL, Group, type GroupEvent, type NodeOptions, type Pid } from '../../src/internal.js';
 import { collectGarbage } from './group-bench.js';
+import type { BenchNatsOptions } from './bench-node.js';
 import { BenchNodeProcess } from './node-process.js';
 import type { RoleContext } from './workload.js';
 
@@ -37,7 +38,20 @@ export interface GroupNodeOptions {
   readonly countBytes?: boolean;
   /** Install the ALL monitor the watchers need (default true); workloads that only poll counts can skip its events. */
   readonly monitor?: boolean;
+  /** Run the nodes over NATS instead of TCP (see `transportOptions`). */
+  readonly nats?: BenchNatsOptions;
 }
+
+/**
+ * The `transport` param of the multi-node workloads: "tcp" (default) or "nats" (the NATS server at
+ * $ROLLCALL_NATS_URL, default nats://127.0.0.1:4222, under a cluster name of this run's own).
+ */
+export function transportOptions(transport: unknown): Pick<GroupNodeOptions, 'nats'> {
+  if (transport === 'tcp') return {};
+  if (transport === 'nats') return { nats: { servers: process.env['ROLLCALL_NATS_URL'] ?? 'nats://127.0.0.1:4222', cluster: `bench-${process.pid}-${++natsClusters}` } };
+  throw new Error(`the transport param takes "tcp" or "nats", got ${JSON.stringify(transport)}`);
+}
+let natsClusters = 0;
 
 /** Start a node process named `name` running a Group. */
 export async function startNamedGroupNode(name: string, seeds: readonly string[], options: GroupNodeOptions): Promise<BenchNodeProcess> {
@@ -48,6 +62,7 @@ export async function startNamedGroupNode(name: string, seeds: readonly string[]
     ...(options.execArgv === undefined ? {} : { execArgv: options.execArgv }),
     ...(options.nodeOptions === undefined ? {} : { options: options.nodeOptions }),
     ...(options.countBytes === true ? { countBytes: true } : {}),
+    ...(options.nats === undefined ? {} : { nats: options.nats }),
   });
   try {
     await node.invoke(GROUP_ROLES, 'startGroup', { monitor: options.monitor ?? true } satisfies StartGroupArgs);

@@ -68,6 +68,7 @@ export class BenchNodeProcess {
       seeds: options.seeds ?? [],
       ...(options.options === undefined ? {} : { options: options.options }),
       ...(options.countBytes === true ? { countBytes: true } : {}),
+      ...(options.nats === undefined ? {} : { nats: options.nats }),
     };
     const execArgv = ['--import', 'tsx', ...(options.execArgv ?? [])];
     if (options.profileDir !== undefined) {

@@ -9,8 +9,10 @@
  * The sender yields to the event loop every `chunk` dispatches and waits while more than
  * `highWaterBytes` are queued to a peer (as the transport workload's sender does), so the link's
  * bounded queue is never the limit.
+ *
+ * `--param transport=nats` runs the three nodes over the NATS server on 127.0.0.1:4222.
  */
-import { GROUP_ROLES, awaitCounts, startGroupCluster, stopAll, type DeliveriesArgs, type DispatchArgs, type MembersArgs } from '../support/group-cluster.js';
+import { GROUP_ROLES, awaitCounts, startGroupCluster, stopAll, transportOptions, type DeliveriesArgs, type DispatchArgs, type MembersArgs } from '../support/group-cluster.js';
 import { defineWorkload } from '../support/workload.js';
 
 const KEY = 'group/d5';
@@ -18,7 +20,7 @@ const KEY = 'group/d5';
 export default defineWorkload({
   id: 'D5',
   title: 'three nodes: 1,000 dispatches from A to a group of 3,000 members (1,000 per node) = 3,000,000 deliveries',
-  params: { membersPerNode: 1_000, dispatches: 1_000, chunk: 10, highWaterBytes: 4 * 1024 * 1024, timeoutMs: 60_000, implicitSelf: true },
+  params: { membersPerNode: 1_000, dispatches: 1_000, chunk: 10, highWaterBytes: 4 * 1024 * 1024, timeoutMs: 60_000, implicitSelf: true, transport: 'tcp' },
   metrics: {
     deliveries: { label: 'deliveries (every member got every message)', unit: 'deliveries/s', better: 'higher' },
     seconds: { label: 'time to deliver all', unit: 's', better: 'lower' },
@@ -26,7 +28,7 @@ export default defineWorkload({
 
   async start(params, context) {
     // implicitSelf=false: the node option that runs processes without AsyncLocalStorage.
-    const { a, b, c } = await startGroupCluster(context.profileDir, { nodeOptions: { implicitSelf: params.implicitSelf } });
+    const { a, b, c } = await startGroupCluster(context.profileDir, { nodeOptions: { implicitSelf: params.implicitSelf }, ...transportOptions(params.transport) });
     const nodes = [a, b, c];
     try {
       await Promise.all(nodes.map((node) => node.invoke(GROUP_ROLES, 'startMembers', { count: params.membersPerNode, key: KEY } satisfies MembersArgs)));

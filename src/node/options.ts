@@ -120,7 +120,9 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
   if (typeof transport !== 'function') {
     throw new InvalidArgumentError('startNode: "transport" must be a transport factory such as tcp() or memory(network)');
   }
-  const cookie = resolveCookie(options.cookie, transportIsTcp);
+  // Every transport that leaves this OS process needs the cookie (TCP, TLS, NATS); only the
+  // simulated network does not.
+  const cookie = resolveCookie(options.cookie, (transport as { simulated?: boolean }).simulated !== true);
   const host = options.listen?.host ?? '127.0.0.1';
   const port = options.listen?.port ?? 0;
   if (typeof host !== 'string' || host === '') throw new InvalidArgumentError('startNode: listen.host must be a host name or IP, e.g. "127.0.0.1"');
@@ -163,7 +165,9 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
   }
   const implicitSelf = options.implicitSelf ?? true;
   if (typeof implicitSelf !== 'boolean') throw new InvalidArgumentError('startNode: implicitSelf must be true or false');
-  const discovery = [...(options.discovery ?? [])];
+  // A transport with its own discovery (nats) proposes its nodes unless the caller chose.
+  const ownDiscovery = (transport as { discovery?: () => Discovery }).discovery;
+  const discovery = options.discovery !== undefined ? [...options.discovery] : typeof ownDiscovery === 'function' ? [ownDiscovery()] : [];
   if (options.seeds !== undefined && options.seeds.length > 0) discovery.unshift(seedDiscovery(options.seeds));
   return {
     name: options.name,
@@ -192,7 +196,7 @@ function resolveCookie(cookie: string | Buffer | undefined, required: boolean): 
   if (cookie === undefined) {
     if (required) {
       throw new InvalidArgumentError(
-        'startNode: "cookie" is required for TCP: every node of a cluster must share the same secret (e.g. from ROLLCALL_COOKIE)',
+        'startNode: "cookie" is required for TCP, TLS and NATS: every node of a cluster must share the same secret (e.g. from ROLLCALL_COOKIE)',
       );
     }
     return Buffer.alloc(0);

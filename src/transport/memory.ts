@@ -119,7 +119,8 @@ export function memory(network: SimNetwork): TransportFactory {
   if (!(network instanceof SimNetwork)) {
     throw new InvalidArgumentError('memory(network): pass a SimNetwork, e.g. memory(new SimNetwork({ clock, random }))');
   }
-  return network.connector();
+  // Marked so startNode knows no cookie is needed: nothing outside this OS process can reach it.
+  return Object.assign(network.connector(), { simulated: true as const });
 }
 
 interface Range {

@@ -28,7 +28,15 @@ export interface TestNodeConfig {
   seeds?: string[];
   heartbeat?: { intervalMs?: number; timeoutMs?: number };
   reconnect?: { initialMs?: number; maxMs?: number };
+  /** Run the node over NATS (`nats(...)` transport and discovery) instead of TCP. */
+  nats?: NatsTestOptions;
   extra?: Record<string, unknown>;
+}
+
+/** Options of the nats transport for a test node (what survives JSON). */
+export interface NatsTestOptions {
+  servers: string | string[];
+  cluster: string;
 }
 
 export interface NodeEventRecord {
@@ -107,7 +115,8 @@ export class TestNode {
           this.address = message.address!;
           this.incarnation = message.incarnation!;
           this.osPid = message.pid!;
-          if (this.config.port === undefined || this.config.port === 0) {
+          // Over NATS the address is the node name: there is no port to keep.
+          if ((this.config.port === undefined || this.config.port === 0) && this.address.includes(':')) {
             // Keep the port across restarts, so seeds pointing here stay valid.
             this.config = { ...this.config, port: Number(this.address.split(':').pop()) };
           }
@@ -192,6 +201,8 @@ export interface ClusterOptions {
   waitForMesh?: boolean;
   /** More startNode options for some nodes, by node name (e.g. `{a: {maxQueueBytes: 2 ** 21}}`). */
   nodeOptions?: Record<string, Record<string, unknown>>;
+  /** Run every node over NATS instead of TCP (seeds are then node names; discovery finds the rest). */
+  nats?: NatsTestOptions;
 }
 
 export class TestCluster {
@@ -259,7 +270,7 @@ export class TestCluster {
 /** Start `names.length` nodes; every node but the first seeds from the first one. */
 export async function startCluster(names: string[], options: ClusterOptions = {}): Promise<TestCluster> {
   const [first, ...rest] = names;
-  const base = { cookie: options.cookie ?? 'test-cookie', heartbeat: options.heartbeat, reconnect: options.reconnect };
+  const base = { cookie: options.cookie ?? 'test-cookie', heartbeat: options.heartbeat, reconnect: options.reconnect, ...(options.nats === undefined ? {} : { nats: options.nats }) };
   const extra = (name: string): { extra?: Record<string, unknown> } => (options.nodeOptions?.[name] === undefined ? {} : { extra: options.nodeOptions[name] });
   const seedNode = await new TestNode({ name: first!, ...base, ...extra(first!) }).start();
   const others = await Promise.all(rest.map((name) => new TestNode({ name, ...base, ...extra(name), seeds: [seedNode.seed] }).start()));

@@ -15,6 +15,7 @@ interface Config {
   heartbeat?: { intervalMs?: number; timeoutMs?: number };
   reconnect?: { initialMs?: number; maxMs?: number };
   protocolVersion?: number;
+  nats?: { servers: string | string[]; cluster: string };
   extra?: Record<string, unknown>;
 }
 
@@ -31,6 +32,7 @@ const send = (message: unknown): void => {
 };
 
 const logger = pino({ level: 'debug', base: { node: config.name } });
+const transport = config.nats === undefined ? undefined : api.nats(config.nats);
 const node = await api.startNode({
   name: config.name,
   cookie: config.cookie,
@@ -39,6 +41,7 @@ const node = await api.startNode({
   heartbeat: config.heartbeat,
   reconnect: config.reconnect,
   logger: logger as unknown as api.Logger,
+  ...(transport === undefined ? {} : { transport, discovery: [transport.discovery()] }),
   ...(config.extra ?? {}),
 });
 
