@@ -5,7 +5,7 @@
  * goes away, c must still end up with the older one, as its owner and every other node do.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Group } from '../../../src/internal.js';
+import { Group, type Pid } from '../../../src/internal.js';
 import { createSim, idle, HEARTBEAT, type Sim } from '../node/sim-helpers.js';
 
 let sim: Sim | undefined;
@@ -24,17 +24,28 @@ async function threeNodes(seed: number) {
 
 const owner = (g: Group, key: string): string | undefined => g.lookup(key)?.pid.key;
 
+/**
+ * a and b lose each other while c sees both; b registers "k" (q), then a does (p, later): c shows
+ * p and has heard of q. Returns both pids.
+ */
+async function contendAcrossTheCut(t: Awaited<ReturnType<typeof threeNodes>>): Promise<{ p: Pid; q: Pid }> {
+  const { s, a, b, ga, gb, gc } = t;
+  s.network.cut('a', 'b');
+  await s.until(() => !a.peers().includes('b') && !b.peers().includes('a'), 'a and b lose each other', HEARTBEAT.timeoutMs * 4);
+  const q = idle(b);
+  expect(gb.register('k', { by: 'b' }, { pid: q })).toBe('ok');
+  await s.run(50);
+  const p = idle(a);
+  expect(ga.register('k', { by: 'a' }, { pid: p })).toBe('ok');
+  await s.until(() => owner(gc, 'k') === p.key, 'c keeps the newer registration (a)');
+  return { p, q };
+}
+
 describe('asymmetric partition: a third node that saw both registrations of a key', () => {
   it('ends with the surviving registration when the one it kept is unregistered', async () => {
-    const { s, a, b, ga, gb, gc } = await threeNodes(3);
-    s.network.cut('a', 'b');
-    await s.until(() => !a.peers().includes('b') && !b.peers().includes('a'), 'a and b lose each other', HEARTBEAT.timeoutMs * 4);
-    const q = idle(b);
-    expect(gb.register('k', { by: 'b' }, { pid: q })).toBe('ok');
-    await s.run(50);
-    const p = idle(a);
-    expect(ga.register('k', { by: 'a' }, { pid: p })).toBe('ok');
-    await s.until(() => owner(gc, 'k') === p.key, 'c keeps the newer registration (a)');
+    const t = await threeNodes(3);
+    const { s, a, b, ga, gb, gc } = t;
+    const { p, q } = await contendAcrossTheCut(t);
     expect(ga.unregister('k')).toBe('ok');
     s.network.heal('a', 'b');
     await s.until(() => a.peers().includes('b') && b.peers().includes('a'), 'a and b reconnect', 10_000);
@@ -44,15 +55,9 @@ describe('asymmetric partition: a third node that saw both registrations of a ke
   });
 
   it('ends with the surviving registration when the process it kept dies', async () => {
-    const { s, a, b, ga, gb, gc } = await threeNodes(4);
-    s.network.cut('a', 'b');
-    await s.until(() => !a.peers().includes('b') && !b.peers().includes('a'), 'a and b lose each other', HEARTBEAT.timeoutMs * 4);
-    const q = idle(b);
-    gb.register('k', { by: 'b' }, { pid: q });
-    await s.run(50);
-    const p = idle(a);
-    ga.register('k', { by: 'a' }, { pid: p });
-    await s.until(() => owner(gc, 'k') === p.key, 'c keeps the newer registration (a)');
+    const t = await threeNodes(4);
+    const { s, a, b, ga, gb, gc } = t;
+    const { p, q } = await contendAcrossTheCut(t);
     a.exit(p, 'gone');
     await s.until(() => owner(ga, 'k') === undefined, 'a cleans up its dead process');
     s.network.heal('a', 'b');
@@ -62,15 +67,9 @@ describe('asymmetric partition: a third node that saw both registrations of a ke
   });
 
   it('ends with the surviving registration when the node of the one it kept goes down', async () => {
-    const { s, a, b, ga, gb, gc } = await threeNodes(5);
-    s.network.cut('a', 'b');
-    await s.until(() => !a.peers().includes('b') && !b.peers().includes('a'), 'a and b lose each other', HEARTBEAT.timeoutMs * 4);
-    const q = idle(b);
-    gb.register('k', { by: 'b' }, { pid: q });
-    await s.run(50);
-    const p = idle(a);
-    ga.register('k', { by: 'a' }, { pid: p });
-    await s.until(() => owner(gc, 'k') === p.key, 'c keeps the newer registration (a)');
+    const t = await threeNodes(5);
+    const { s, a, gb, gc } = t;
+    const { p, q } = await contendAcrossTheCut(t);
     await s.crash(a);
     await s.until(() => !gc.nodes().includes('a'), 'c sees a down', HEARTBEAT.timeoutMs * 4);
     await s.run(HEARTBEAT.timeoutMs);
