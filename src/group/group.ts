@@ -267,28 +267,32 @@ export class Group implements GroupEndpoint, ReplicaHost {
     options = optionsObject(options, 'dispatch');
     const cluster = readCluster(options.cluster);
     const here = this.node.name;
-    const local: Pid[] = [];
-    const byNode = new Map<string, Pid[]>();
-    const add = (pid: Pid): void => {
-      if (pid.node === here) {
-        local.push(pid);
-        return;
-      }
-      let pids = byNode.get(pid.node);
-      if (pids === undefined) byNode.set(pid.node, (pids = []));
-      pids.push(pid);
-    };
-    if (options.includeRegistered === true) {
-      const row = this.tables.lookup(cluster, key);
-      if (row !== undefined) add(row.pid);
-    }
+    const registered = options.includeRegistered === true ? this.tables.lookup(cluster, key) : undefined;
     // Read at once: sends never write to the tables.
-    for (const row of this.tables.members(cluster, key)) add(row.pid);
-    // Encoded before anyone receives it: an unencodable message throws with nobody served.
-    const frames: Array<[string, Buffer]> = [];
-    for (const [peer, pids] of byNode) frames.push([peer, this.node.encodePayload([this.name, pids, message])]);
-    for (const pid of local) this.node.send(pid, message);
-    for (const [peer, payload] of frames) this.node.sendRaw(peer, GroupFrame.DISPATCH, payload);
+    const members = this.tables.members(cluster, key);
+    // Each remote node's frame is encoded before anyone receives the message: an unencodable one
+    // throws with nobody served.
+    const frames = this.remoteDispatchFrames(registered, members, message);
+    if (registered !== undefined && registered.pid.node === here) this.node.send(registered.pid, message);
+    for (const row of members) if (row.pid.node === here) this.node.send(row.pid, message);
+    if (frames !== undefined) for (const [peer, payload] of frames) this.node.sendRaw(peer, GroupFrame.DISPATCH, payload);
+  }
+
+  /** One DISPATCH payload per remote node with members, or undefined when all are local. */
+  private remoteDispatchFrames(registered: Row | undefined, members: readonly Row[], message: unknown): Array<[string, Buffer]> | undefined {
+    const here = this.node.name;
+    let byNode: Map<string, Pid[]> | undefined;
+    const add = (pid: Pid): void => {
+      if (pid.node === here) return;
+      byNode ??= new Map();
+      const pids = byNode.get(pid.node);
+      if (pids === undefined) byNode.set(pid.node, [pid]);
+      else pids.push(pid);
+    };
+    if (registered !== undefined) add(registered.pid);
+    for (const row of members) add(row.pid);
+    if (byNode === undefined) return undefined;
+    return [...byNode].map(([peer, pids]) => [peer, this.node.encodePayload([this.name, pids, message])]);
   }
 
   /** Send `message` to the members of `key` on this node only. */

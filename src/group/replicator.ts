@@ -309,7 +309,7 @@ export class Replicator {
 
   private insertRegistry(row: RowData): RegistryRow {
     // A pid shown for the key is not also set aside for it.
-    if (!this.shadows.isEmpty()) this.shadows.remove(row.cluster, row.key, row.pid);
+    this.shadows.remove(row.cluster, row.key, row.pid);
     this.host.tables.register(row.cluster, row.key, row.pid, row.meta, row.time);
     return this.host.tables.lookup(row.cluster, row.key)!;
   }
@@ -353,7 +353,7 @@ export class Replicator {
           this.host.tables.unregister(cluster, key, pid);
           events?.push(this.host.event('unregistered', row, null, reason));
           this.showNext(cluster, key, events);
-        } else if (!this.shadows.isEmpty()) {
+        } else {
           this.shadows.remove(cluster, key, pid);
         }
         break;

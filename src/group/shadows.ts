@@ -24,12 +24,6 @@ export class Shadows {
     return this.byCluster.size === 0;
   }
 
-  get size(): number {
-    let n = 0;
-    for (const keys of this.byCluster.values()) for (const rows of keys.values()) n += rows.length;
-    return n;
-  }
-
   /** Set a registration aside (replacing an earlier copy of the same pid's). */
   add(row: RowData): void {
     let keys = this.byCluster.get(row.cluster);

@@ -77,7 +77,6 @@ export interface ResolvedNodeOptions {
   readonly heartbeat: HeartbeatOptions;
   readonly reconnect: ReconnectOptions;
   readonly transport: TransportFactory;
-  readonly transportIsTcp: boolean;
   readonly logger: Logger;
   readonly callTimeoutMs: number;
   readonly maxFrameBytes: number;
@@ -115,7 +114,6 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
   }
   if (typeof options.name !== 'string') throw new InvalidArgumentError('startNode: "name" is required, e.g. {name: "a"}');
   validateNodeName(options.name);
-  const transportIsTcp = options.transport === undefined;
   const transport = options.transport ?? tcp();
   if (typeof transport !== 'function') {
     throw new InvalidArgumentError('startNode: "transport" must be a transport factory such as tcp() or memory(network)');
@@ -178,7 +176,6 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
     heartbeat,
     reconnect,
     transport,
-    transportIsTcp,
     logger: options.logger ?? defaultLogger(options.name, options.logLevel ?? 'warn'),
     callTimeoutMs,
     maxFrameBytes,

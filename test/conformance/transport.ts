@@ -1,5 +1,5 @@
 /**
- * The transport conformance suite: every transport (tcp, memory, later nats) must pass it.
+ * The transport conformance suite: every transport (tcp, memory, nats) must pass it.
  *
  * Invariants checked:
  *  1. Two nodes that know each other connect, and both see `nodeup` with the other's identity.
@@ -14,6 +14,7 @@
  */
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import type { Node, NodeOptions } from '../../src/index.js';
+import { waitFor } from '../support/wait.js';
 
 export interface ConformanceEnv {
   readonly heartbeat: { intervalMs: number; timeoutMs: number };
@@ -25,6 +26,41 @@ export interface ConformanceEnv {
   /** Wait until `cond()` holds, letting (real or virtual) time pass; throws after `maxMs`. */
   until(cond: () => boolean, what: string, maxMs?: number): Promise<void>;
   teardown(): Promise<void>;
+}
+
+/**
+ * The env of a transport over real sockets in real time (tcp, nats): partitions by fault injection
+ * in the mesh (`node.block`), waits by polling. The caller says how to start a node and seed it.
+ */
+export function realTimeEnv(
+  heartbeat: ConformanceEnv['heartbeat'],
+  start: (name: string, options: Partial<NodeOptions>) => Promise<Node>,
+  seedOf: (node: Node) => string,
+): ConformanceEnv {
+  const nodes: Node[] = [];
+  return {
+    heartbeat,
+    async startNode(name, options = {}) {
+      const node = await start(name, options);
+      nodes.push(node);
+      return node;
+    },
+    seedOf,
+    async cut(a, b, options = {}) {
+      a.block(b.name, { in: options.oneWay !== true, out: true });
+      b.block(a.name, { in: true, out: options.oneWay !== true });
+    },
+    async heal(a, b) {
+      a.unblock(b.name);
+      b.unblock(a.name);
+    },
+    async until(cond, what, maxMs = 10_000) {
+      await waitFor(cond, { timeoutMs: maxMs, intervalMs: 5, what });
+    },
+    async teardown() {
+      await Promise.all(nodes.map((n) => n.stop()));
+    },
+  };
 }
 
 interface Collected {

@@ -3,7 +3,7 @@
  * real cluster of node OS processes (cluster.ts), whatever its transport: operations by rpc
  * through the scenario agent, kill / restart by signal, partitions by fault injection in the mesh
  * (node.block), and the reset that puts the shared cluster back after each scenario. Used by
- * test/cluster/nats-group-distributed.test.ts (and fit for the TCP runner, group-distributed.test.ts).
+ * test/cluster/group-distributed.test.ts (TCP) and test/cluster/nats-group-distributed.test.ts.
  */
 import { groupAgent, type AgentRequest } from '../conformance/group-agent.js';
 import type { GroupScenarioEnv } from '../conformance/group-scenarios.js';

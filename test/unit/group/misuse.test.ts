@@ -294,7 +294,7 @@ describe('argument checks added after this suite found them missing', () => {
   });
 
   it('a DISPATCH frame from a peer reaches only processes of the receiving node (no relaying to a third node)', async () => {
-    const [c] = [await sim.start('c', { seeds: ['a'] })];
+    const c = await sim.start('c', { seeds: ['a'] });
     await sim.until(() => c.peers().length === 2, 'c meshed');
     const gc = await Group.start(c, { name: 'app', log: false });
     const onC = collector(c);
