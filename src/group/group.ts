@@ -11,6 +11,7 @@ import { GroupFrame, Op, attachGroup, detachGroup, type GroupEndpoint } from './
 import { Replicator, type ReplicaHost, type RowData } from './replicator.js';
 import { Subscriptions } from './subscriptions.js';
 import { GroupTables, RegistryRow, type Row } from './tables.js';
+import { TenantView } from './tenant.js';
 
 export interface Entry {
   readonly pid: Pid;
@@ -331,6 +332,11 @@ export class Group implements GroupEndpoint, ReplicaHost {
   demonitor(pattern: Pattern, subscriber: Subscriber<unknown>, options?: { cluster?: string | null }): 'ok' {
     this.subscriptions.remove(clusterOption(optionsObject(options, 'demonitor').cluster, 'demonitor'), pattern, subscriber);
     return 'ok';
+  }
+
+  /** A view confined to one tenant + namespace (src/group/tenant.ts, docs/api.md "Tenants"). */
+  tenant(tenantId: string, namespace = 'default'): TenantView {
+    return new TenantView(this, tenantId, namespace);
   }
 
   // ---- named clusters ---------------------------------------------------------------------------

@@ -288,6 +288,33 @@ export class GroupTables {
     return count;
   }
 
+  /**
+   * Registry rows under `prefix` (owned by `node` when given), for tenant views: O(log n + keys
+   * under the prefix) over the key index, so no write path keeps a per-prefix counter.
+   */
+  registryCountByPrefix(cluster: Cluster, prefix: string, node?: string): number {
+    const table = this.tableForRead(cluster);
+    if (table === undefined) return 0;
+    let count = 0;
+    forKeysWithPrefix(table.keyIndex(), prefix, (key) => {
+      const row = table.registry.get(key);
+      if (row !== undefined && (node === undefined || row.pid.node === node)) count++;
+    });
+    return count;
+  }
+
+  /** Memberships of every key under `prefix` (tenant views): O(log n + keys under the prefix). */
+  memberCountByPrefix(cluster: Cluster, prefix: string): number {
+    const table = this.tableForRead(cluster);
+    if (table === undefined) return 0;
+    let count = 0;
+    forKeysWithPrefix(table.keyIndex(), prefix, (key) => {
+      const members = table.groups.get(key);
+      if (members !== undefined) count += members instanceof MemberRow ? 1 : members.length;
+    });
+    return count;
+  }
+
   // ---- process groups -------------------------------------------------------------------------
 
   /** Insert or replace the membership of `pid` in (cluster, key). Returns the previous row of that pid. */
