@@ -380,6 +380,65 @@ describe('createGroup / deleteGroup', () => {
   });
 });
 
+describe('random declarations, joins and partitions (property)', () => {
+  type Step =
+    | { op: 'create' | 'delete'; node: number; key: number }
+    | { op: 'join' | 'leave'; node: number; proc: number; key: number }
+    | { op: 'isolate'; node: number }
+    | { op: 'heal' }
+    | { op: 'run'; ms: number };
+  const node = fc.nat({ max: 2 });
+  const key = fc.nat({ max: 2 });
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('create' as const, 'delete' as const), node, key }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('join' as const, 'leave' as const), node, proc: fc.nat({ max: 1 }), key }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('isolate' as const), node }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('heal' as const) }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('run' as const), ms: fc.integer({ min: 0, max: 1500 }) }) },
+  );
+  const KEYS = ['k0', 'k1', 'k2'];
+  const NAMES = ['a', 'b', 'c'];
+
+  it('after the heal every node lists the same groups, members and declarations', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), fc.array(step, { minLength: 5, maxLength: 30 }), async (seed, steps) => {
+        const { s, a, b, c, all } = await threeNodes(seed);
+        try {
+          const procs = [a, b, c].map((n) => [idle(n), idle(n)]);
+          for (const st of steps) {
+            if (st.op === 'create') all[st.node]!.createGroup(KEYS[st.key]!);
+            else if (st.op === 'delete') all[st.node]!.deleteGroup(KEYS[st.key]!);
+            else if (st.op === 'join') all[st.node]!.join(KEYS[st.key]!, {}, { pid: procs[st.node]![st.proc]! });
+            else if (st.op === 'leave') all[st.node]!.leave(KEYS[st.key]!, { pid: procs[st.node]![st.proc]! });
+            else if (st.op === 'isolate') {
+              for (const other of NAMES) if (other !== NAMES[st.node]) s.network.cut(NAMES[st.node]!, other);
+            } else if (st.op === 'heal') s.network.healAll();
+            else await s.run(st.ms);
+          }
+          await healAll(s, all);
+          await s.run(3 * ANTI_ENTROPY_MS);
+          const view = (g: Group) =>
+            KEYS.map((k) => ({
+              listed: g.hasGroup(k),
+              members: g.members(k).map((e) => e.pid.key),
+              declared: declarationsOf(g).get(null, k) ?? null,
+            }));
+          const first = view(all[0]!);
+          for (const g of all) {
+            expect(view(g)).toEqual(first);
+            expect(g.groups()).toEqual(KEYS.filter((_, i) => first[i]!.listed));
+            expect(g.checkConsistency()).toEqual([]);
+          }
+        } finally {
+          await s.teardown();
+          sim = undefined;
+        }
+      }),
+      { numRuns: 25 },
+    );
+  }, 120_000);
+});
+
 describe('Declarations (the register)', () => {
   const decl = fc.record({ exists: fc.boolean(), time: fc.integer({ min: 0, max: 5 }), node: fc.constantFrom('a', 'b', 'c') });
 
