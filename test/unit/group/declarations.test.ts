@@ -413,7 +413,7 @@ describe('random declarations, joins and partitions (property)', () => {
             else if (st.op === 'isolate') {
               for (const other of NAMES) if (other !== NAMES[st.node]) s.network.cut(NAMES[st.node]!, other);
             } else if (st.op === 'heal') s.network.healAll();
-            else await s.run(st.ms);
+            else if (st.op === 'run') await s.run(st.ms);
           }
           await healAll(s, all);
           await s.run(3 * ANTI_ENTROPY_MS);
