@@ -47,5 +47,5 @@ export { Group } from './group/group.js';
 export type { Entry, WriteOptions, ReadOptions, MembersOptions, DispatchOptions } from './group/group.js';
 export { ALL } from './group/events.js';
 export { TenantView, parseTenantKey, TENANT_PREFIX } from './group/tenant.js';
-export type { GroupEvent, GroupEventType, GroupEventMessage, GroupEventCallback, GroupEventInfo, Pattern, Subscriber } from './group/events.js';
+export type { GroupEvent, GroupEventType, GroupEventMessage, GroupEventCallback, GroupEventInfo, GroupLifecycleEvent, GroupLifecycleMessage, GroupLifecycleCallback, Pattern, Subscriber } from './group/events.js';
 export type { GroupOptions, GroupLogLevel, ConflictResolver, RegistryConflict, ConflictEntry } from './group/options.js';

@@ -35,11 +35,35 @@ export interface GroupEvent<M = GroupMeta> {
   readonly previousMeta: M | null;
   /**
    * Why the entry went away: 'unregister', 'leave', the owner's exit reason, 'nodedown',
-   * `{ nodedown: node }` (that node's shard went away), 'cluster_disconnect' or
-   * 'resolve_conflict'. null for 'registered' and 'joined'.
+   * `{ nodedown: node }` (that node's shard went away), 'cluster_disconnect',
+   * 'resolve_conflict' or 'group_deleted' (deleteGroup). null for 'registered' and 'joined'.
    */
   readonly reason: unknown;
 }
+
+/**
+ * A declared group's state changed on this node (createGroup / deleteGroup, local or learned
+ * from a peer). Delivered only to `monitorGroups` subscribers: it has no pid, so it is not a
+ * GroupEvent, and existing monitors never see it.
+ */
+export interface GroupLifecycleEvent {
+  readonly type: 'group_created' | 'group_deleted';
+  readonly group: string;
+  /** null = the default cluster. */
+  readonly cluster: string | null;
+  readonly key: string;
+  /** The node that called createGroup / deleteGroup. */
+  readonly node: string;
+  /** Its timestamp (wall-clock epoch ms, the register's order). */
+  readonly time: number;
+}
+
+export interface GroupLifecycleMessage {
+  readonly group: string;
+  readonly events: readonly GroupLifecycleEvent[];
+}
+
+export type GroupLifecycleCallback = (events: readonly GroupLifecycleEvent[], info: GroupEventInfo) => void;
 
 /** The second argument of a callback subscriber. */
 export interface GroupEventInfo {

@@ -5,7 +5,8 @@ import { Node, type NodeDownEvent, type NodeUpEvent } from '../node/node.js';
 import { Pid } from '../process/pid.js';
 import type { PeerIdentity } from '../transport/link.js';
 import { ClusterMembership, type ClusterName } from './clusters.js';
-import { ALL, type GroupEvent, type GroupEventCallback, type Pattern, type Subscriber } from './events.js';
+import type { Declaration } from './declarations.js';
+import { ALL, type GroupEvent, type GroupEventCallback, type GroupLifecycleCallback, type GroupLifecycleEvent, type Pattern, type Subscriber } from './events.js';
 import { clusterOption, extractMetaOption, optionsObject, prefixOption, readableKey, resolveGroupOptions, writableKey, type GroupLogLevel, type GroupOptions, type ResolvedGroupOptions } from './options.js';
 import { GroupFrame, Op, attachGroup, detachGroup, type GroupEndpoint } from './protocol.js';
 import { Replicator, type ReplicaHost, type RowData } from './replicator.js';
@@ -62,6 +63,9 @@ export class Group implements GroupEndpoint, ReplicaHost {
   readonly membership = new ClusterMembership();
   readonly logger: Logger;
   private readonly subscriptions = new Subscriptions<unknown>();
+  /** monitorGroups subscribers: their events are not GroupEvents (no pid), so they are kept apart. */
+  private readonly lifecycleSubscriptions = new Subscriptions<unknown>();
+  private pendingLifecycle: GroupLifecycleEvent[] = [];
   private readonly replicator: Replicator;
   /** Events of replicated ops not yet delivered (see emitSoon). */
   private pendingEvents: GroupEvent[] = [];
@@ -244,10 +248,43 @@ export class Group implements GroupEndpoint, ReplicaHost {
     return out;
   }
 
-  /** Keys that have members (optionally under a prefix). */
+  /** Keys that have members or were created with createGroup and not deleted (optionally under a prefix), sorted. */
   groups(options?: { prefix?: string; cluster?: string | null }): string[] {
     const { cluster, prefix } = optionsObject(options, 'groups');
-    return this.tables.groups(readCluster(cluster), prefixOption(prefix, 'groups'));
+    const name = readCluster(cluster);
+    const withMembers = this.tables.groups(name, prefixOption(prefix, 'groups'));
+    const declared = this.replicator.declarations.declaredKeys(name, prefix ?? '');
+    return declared.length === 0 ? withMembers : mergeSorted(withMembers, declared);
+  }
+
+  /** Whether group `key` exists: it has members, or was created (createGroup) and not deleted since. */
+  hasGroup(key: string, options?: { cluster?: string | null }): boolean {
+    readableKey(key, 'hasGroup');
+    const cluster = readCluster(optionsObject(options, 'hasGroup').cluster);
+    return this.tables.memberCount(cluster, key) > 0 || this.replicator.declarations.exists(cluster, key);
+  }
+
+  /**
+   * Declare group `key`: it is listed (groups, hasGroup) even with no members, on every node,
+   * until deleteGroup, whoever dies. 'exists' when it was already created (as far as this node
+   * knows). See docs/consistency.md, "Explicit groups".
+   */
+  createGroup(key: string, options?: { cluster?: string | null }): 'ok' | 'exists' {
+    writableKey(key, 'createGroup');
+    const cluster = this.writableCluster(optionsObject(options, 'createGroup').cluster, 'createGroup');
+    return this.replicator.declare(cluster, key, true) as 'ok' | 'exists';
+  }
+
+  /**
+   * Delete group `key` cluster-wide: every member that joined before the delete leaves (each on
+   * its own node, event reason 'group_deleted', also after a partition heals) and it is no longer
+   * listed. 'not_found' when this node knows neither members nor a declaration of it.
+   * Registrations under the key are untouched.
+   */
+  deleteGroup(key: string, options?: { cluster?: string | null }): 'ok' | 'not_found' {
+    writableKey(key, 'deleteGroup');
+    const cluster = this.writableCluster(optionsObject(options, 'deleteGroup').cluster, 'deleteGroup');
+    return this.replicator.declare(cluster, key, false) as 'ok' | 'not_found';
   }
 
   /** Every registered key in the cluster (optionally under a prefix). */
@@ -339,6 +376,26 @@ export class Group implements GroupEndpoint, ReplicaHost {
     return new TenantView(this, tenantId, namespace);
   }
 
+  /**
+   * Subscribe to 'group_created' / 'group_deleted' events of declared groups whose key matches
+   * `pattern` (as for monitor). A Pid subscriber receives `{group, events}` messages.
+   */
+  monitorGroups(pattern: Pattern, subscriber: Pid | GroupLifecycleCallback, options?: { cluster?: string | null }): 'ok' {
+    if (!this.running) throw new NotRunningError(`monitorGroups: Group ${this.name} has stopped`);
+    const cluster = clusterOption(optionsObject(options, 'monitorGroups').cluster, 'monitorGroups');
+    if (subscriber instanceof Pid && subscriber.node !== this.node.name) {
+      throw new InvalidArgumentError(`monitorGroups: subscriber ${subscriber.key} lives on node ${subscriber.node}; subscribe on that node's Group`);
+    }
+    if (subscriber instanceof Pid && !this.node.isAlive(subscriber)) return 'ok';
+    this.lifecycleSubscriptions.add(cluster, pattern, subscriber as Subscriber<unknown>);
+    return 'ok';
+  }
+
+  demonitorGroups(pattern: Pattern, subscriber: Pid | GroupLifecycleCallback, options?: { cluster?: string | null }): 'ok' {
+    this.lifecycleSubscriptions.remove(clusterOption(optionsObject(options, 'demonitorGroups').cluster, 'demonitorGroups'), pattern, subscriber as Subscriber<unknown>);
+    return 'ok';
+  }
+
   // ---- named clusters ---------------------------------------------------------------------------
 
   /** Join named clusters: this node's entries of them replicate to (and from) their other members. */
@@ -415,7 +472,12 @@ export class Group implements GroupEndpoint, ReplicaHost {
   /** The consistency checker: every index of the tables agrees with every other ([] = consistent). */
   checkConsistency(): string[] {
     const shown = (cluster: ClusterName, key: string): Pid | undefined => this.tables.lookup(cluster, key)?.pid;
-    return [...this.tables.checkConsistency(), ...this.membership.checkConsistency(), ...this.replicator.shadows.check(shown, this.node.name)];
+    return [
+      ...this.tables.checkConsistency(),
+      ...this.membership.checkConsistency(),
+      ...this.replicator.shadows.check(shown, this.node.name),
+      ...this.replicator.declarations.check(),
+    ];
   }
 
   // ---- ReplicaHost / GroupEndpoint ------------------------------------------------------------------
@@ -467,6 +529,30 @@ export class Group implements GroupEndpoint, ReplicaHost {
     });
   }
 
+  /** A declared group's state flipped here: its lifecycle event goes out in a microtask (never re-entrant). */
+  declared(cluster: ClusterName, key: string, declaration: Declaration): void {
+    if (this.lifecycleSubscriptions.count() === 0) return;
+    if (this.pendingLifecycle.length === 0) queueMicrotask(() => this.flushLifecycle());
+    this.pendingLifecycle.push({ type: declaration.exists ? 'group_created' : 'group_deleted', group: this.name, cluster, key, node: declaration.node, time: declaration.time });
+  }
+
+  private flushLifecycle(): void {
+    const events = this.pendingLifecycle;
+    this.pendingLifecycle = [];
+    // Subscriptions match on cluster and key only, which a lifecycle event has.
+    this.lifecycleSubscriptions.deliver(events as unknown as GroupEvent<unknown>[], (subscriber, batch) => {
+      if (subscriber instanceof Pid) {
+        this.node.send(subscriber, { group: this.name, events: batch });
+        return;
+      }
+      try {
+        (subscriber as unknown as GroupLifecycleCallback)(batch as unknown as GroupLifecycleEvent[], { group: this.name });
+      } catch (error) {
+        this.logger.error({ event: 'callback_error', err: error }, 'group lifecycle callback threw');
+      }
+    });
+  }
+
   event(type: GroupEvent['type'], row: RowData, previousMeta: unknown, reason: unknown): GroupEvent {
     return {
       type,
@@ -488,7 +574,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
    * 10,000 processes dying together make one event batch and one replication burst.
    */
   private onLocalExit(pid: Pid, reason: unknown): void {
-    if (!this.running || (!this.tables.hasPid(pid) && !this.subscriptions.isSubscribed(pid))) return;
+    if (!this.running || (!this.tables.hasPid(pid) && !this.subscriptions.isSubscribed(pid) && !this.lifecycleSubscriptions.isSubscribed(pid))) return;
     if (this.exited.length === 0) queueMicrotask(() => this.cleanUpExited());
     this.exited.push({ pid, reason });
   }
@@ -500,6 +586,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
     const events: GroupEvent[] = [];
     for (const { pid, reason } of exited) {
       this.subscriptions.removeSubscriber(pid);
+      this.lifecycleSubscriptions.removeSubscriber(pid);
       if (!this.running) continue;
       const rows = this.tables.removePid(pid);
       if (rows.length === 0) continue;
@@ -538,6 +625,22 @@ export class Group implements GroupEndpoint, ReplicaHost {
 
 function readCluster(cluster: unknown): ClusterName {
   return cluster === undefined || cluster === null ? null : typeof cluster === 'string' && cluster !== '' ? cluster : clusterOption(cluster, 'read');
+}
+
+/** Union of two sorted, duplicate-free key lists, sorted. */
+function mergeSorted(a: string[], b: string[]): string[] {
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i]! < b[j]!)) out.push(a[i++]!);
+    else if (i >= a.length || b[j]! < a[i]!) out.push(b[j++]!);
+    else {
+      out.push(a[i++]!);
+      j++;
+    }
+  }
+  return out;
 }
 
 function optional<T>(value: T | undefined): T[] {

@@ -42,6 +42,12 @@ export interface GroupOptions {
   antiEntropyMs?: number;
   /** Rows per STATE frame when sending a snapshot. Default 2000. */
   snapshotChunkRows?: number;
+  /**
+   * How long a deleteGroup is remembered (its tombstone kept) before it is forgotten. A member
+   * that joined before the delete on the far side of a partition longer than this survives the
+   * heal. Default 24 h.
+   */
+  groupTombstoneMs?: number;
 }
 
 export interface ResolvedGroupOptions {
@@ -51,9 +57,10 @@ export interface ResolvedGroupOptions {
   readonly extractMeta: ((meta: unknown) => unknown) | undefined;
   readonly antiEntropyMs: number;
   readonly snapshotChunkRows: number;
+  readonly groupTombstoneMs: number;
 }
 
-const KNOWN = new Set(['name', 'log', 'resolveRegistryConflict', 'extractMeta', 'antiEntropyMs', 'snapshotChunkRows']);
+const KNOWN = new Set(['name', 'log', 'resolveRegistryConflict', 'extractMeta', 'antiEntropyMs', 'snapshotChunkRows', 'groupTombstoneMs']);
 
 export function resolveGroupOptions(options: GroupOptions): ResolvedGroupOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('Group.start(node, options) needs an options object, e.g. {name: "app"}');
@@ -76,6 +83,8 @@ export function resolveGroupOptions(options: GroupOptions): ResolvedGroupOptions
   if (typeof antiEntropyMs !== 'number' || !(antiEntropyMs > 0)) throw new InvalidArgumentError('Group.start: antiEntropyMs must be a positive number of milliseconds');
   const snapshotChunkRows = options.snapshotChunkRows ?? 2000;
   if (!Number.isInteger(snapshotChunkRows) || snapshotChunkRows < 1) throw new InvalidArgumentError('Group.start: snapshotChunkRows must be a positive integer');
+  const groupTombstoneMs = options.groupTombstoneMs ?? 24 * 60 * 60 * 1000;
+  if (typeof groupTombstoneMs !== 'number' || !(groupTombstoneMs > 0)) throw new InvalidArgumentError('Group.start: groupTombstoneMs must be a positive number of milliseconds');
   return {
     name,
     log,
@@ -83,6 +92,7 @@ export function resolveGroupOptions(options: GroupOptions): ResolvedGroupOptions
     extractMeta: options.extractMeta,
     antiEntropyMs,
     snapshotChunkRows,
+    groupTombstoneMs,
   };
 }
 

@@ -15,7 +15,10 @@ export const GroupFrame = {
    * sender in (from its HELLO), so the sender can correct a connect/disconnect made meanwhile.
    */
   HELLO_ACK: 0x31,
-  /** [group, cluster, seq, registry[], members[], final, replace] — rows owned by the sender. */
+  /**
+   * [group, cluster, seq, registry[], members[], final, replace, declarations?] — rows owned by
+   * the sender; the final chunk may add the sender's whole table of declared groups.
+   */
   STATE: 0x32,
   /** [group, cluster, seq, op, key, pid, meta, time, reason] — one local write (batchable). */
   OP: 0x33,
@@ -41,6 +44,10 @@ export const Op = {
   UNREGISTER: 1,
   JOIN: 2,
   LEAVE: 3,
+  /** createGroup: [.., key, pid=null, meta=null, time, null]; the writer is the sending node. */
+  CREATE_GROUP: 4,
+  /** deleteGroup (a tombstone), same shape as CREATE_GROUP. */
+  DELETE_GROUP: 5,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 

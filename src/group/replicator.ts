@@ -7,6 +7,7 @@ import { Pid } from '../process/pid.js';
 import type { Timer } from '../time/clock.js';
 import type { PeerIdentity } from '../transport/link.js';
 import { ClusterMembership, type ClusterName } from './clusters.js';
+import { Declarations, declarationFromWire, type Declaration } from './declarations.js';
 import type { GroupEvent } from './events.js';
 import type { ResolvedGroupOptions } from './options.js';
 import { GroupFrame, Op, isClusterName, type OpCode, type WireRow } from './protocol.js';
@@ -37,6 +38,8 @@ export interface ReplicaHost {
   emitSoon(events: GroupEvent[]): void;
   /** Whether any subscription exists (else hot paths build no events). */
   wantsEvents(): boolean;
+  /** A declared group's state flipped on this node (for monitorGroups subscribers). */
+  declared(cluster: ClusterName, key: string, declaration: Declaration): void;
   /** Make an event from a row, stored or as received (applies extractMeta). */
   event(type: GroupEvent['type'], row: RowData, previousMeta: unknown, reason: unknown): GroupEvent;
 }
@@ -57,6 +60,8 @@ export class Replicator {
   private digestTimer: Timer | undefined;
   /** Registrations heard of but not shown, while another registration of the key is (see shadows.ts). */
   readonly shadows = new Shadows();
+  /** createGroup / deleteGroup state, held whole on every node (see declarations.ts). */
+  readonly declarations = new Declarations();
 
   constructor(host: ReplicaHost) {
     this.host = host;
@@ -135,6 +140,7 @@ export class Replicator {
   }
 
   disconnect(clusters: string[]): void {
+    for (const cluster of clusters) this.declarations.dropCluster(cluster);
     for (const peer of this.peers()) this.send(peer, GroupFrame.DISCONNECT, [clusters]);
   }
 
@@ -217,7 +223,8 @@ export class Replicator {
       const pgPart = pg.slice(m, m + Math.max(0, chunk - regPart.length));
       m += pgPart.length;
       const final = r >= reg.length && m >= pg.length;
-      this.send(peer, GroupFrame.STATE, [cluster, seq, regPart, pgPart, final, replace]);
+      const declared = final ? this.declarations.toWire(cluster) : undefined;
+      this.send(peer, GroupFrame.STATE, declared === undefined ? [cluster, seq, regPart, pgPart, final, replace] : [cluster, seq, regPart, pgPart, final, replace, declared]);
       // Each chunk goes out as soon as it is encoded (order kept), so the peer merges one while
       // this node encodes the next: a heal's snapshots are pipelined instead of sent at the end.
       if (!final) this.host.node.flushTo(peer);
@@ -247,6 +254,8 @@ export class Replicator {
     }
     if (final !== true) return;
     this.pendingState.delete(key);
+    // Every node sends its whole declarations table: the creator of a group may be gone.
+    if (Array.isArray(body[7])) this.mergeDeclarations(cluster, body[7] as unknown[], pending.events);
     if (pending.seen !== undefined) {
       // A resync replaces the peer's rows: what it no longer has goes (the peer is authoritative).
       for (const row of this.host.tables.snapshotOwned(cluster, peer).registry) {
@@ -327,7 +336,9 @@ export class Replicator {
 
   private onOp(peer: string, body: unknown[]): void {
     const [, cluster, seq, op, key, pid, meta, time, reason] = body;
-    if (!isClusterName(cluster) || typeof seq !== 'number' || typeof key !== 'string' || !(pid instanceof Pid) || typeof time !== 'number') return;
+    if (!isClusterName(cluster) || typeof seq !== 'number' || typeof key !== 'string' || typeof time !== 'number') return;
+    // A declaration (createGroup/deleteGroup) has no pid: it is the writing node's, and counts in its seq.
+    if (!(pid instanceof Pid)) return op === Op.CREATE_GROUP || op === Op.DELETE_GROUP ? this.onDeclarationOp(peer, cluster, seq, key, op === Op.CREATE_GROUP, time) : undefined;
     const self = this.host.node.name;
     // Receiver-side filtering: ops of clusters we are not in are ignored; and a node only writes
     // rows of its own processes (node authority). Ops from a node that is not (yet) our Group peer
@@ -484,6 +495,76 @@ export class Replicator {
     }
   }
 
+  // ---- declared groups (createGroup / deleteGroup) ------------------------------------------
+
+  /**
+   * A local createGroup (exists) or deleteGroup (a tombstone). The write is stamped after every
+   * declaration of the key this node knows and, for a delete, after every member it sees, so it
+   * wins here and every member it saw (whatever its node's clock) counts as joined before it.
+   */
+  declare(cluster: ClusterName, key: string, exists: boolean): 'ok' | 'exists' | 'not_found' {
+    const current = this.declarations.get(cluster, key);
+    const members = this.host.tables.members(cluster, key);
+    if (exists && current?.exists === true) return 'exists';
+    if (!exists && current?.exists !== true && members.length === 0) return 'not_found';
+    const { node } = this.host;
+    let time = Math.max(node.clock.wallNow(), current === undefined ? -Infinity : current.time + 1);
+    if (!exists) for (const row of members) time = Math.max(time, row.time);
+    // Sent before the leaves it causes here, which take the next seqs.
+    const seq = (this.ownSeq.get(cluster) ?? 0) + 1;
+    this.ownSeq.set(cluster, seq);
+    if (this.host.membership.nodeSet(cluster).size > 1) {
+      this.broadcast(cluster, node.encodePayload([this.host.name, cluster, seq, exists ? Op.CREATE_GROUP : Op.DELETE_GROUP, key, null, null, time, null]));
+    }
+    const events: GroupEvent[] = [];
+    this.applyDeclaration(cluster, key, { exists, time, node: node.name }, events);
+    this.host.emit(events);
+    return 'ok';
+  }
+
+  private onDeclarationOp(peer: string, cluster: ClusterName, seq: number, key: string, exists: boolean, time: number): void {
+    if (!this.host.membership.has(cluster, this.host.node.name) || !this.host.membership.has(null, peer) || key === '' || !Number.isFinite(time)) return;
+    const seqs = this.seqsOf(peer);
+    const last = seqs.get(cluster);
+    if (last !== undefined && seq !== last + 1) {
+      this.host.logger.warn({ event: 'group_seq_gap', group: this.host.name, peer, cluster, expected: last + 1, got: seq }, 'replication gap: resyncing');
+      this.send(peer, GroupFrame.RESYNC, [cluster]);
+    }
+    seqs.set(cluster, seq);
+    const events: GroupEvent[] = [];
+    this.applyDeclaration(cluster, key, { exists, time, node: peer }, events);
+    this.host.emitSoon(events);
+  }
+
+  private mergeDeclarations(cluster: ClusterName, wire: unknown[], events: GroupEvent[]): void {
+    for (const entry of wire) {
+      const parsed = declarationFromWire(entry);
+      if (parsed !== undefined) this.applyDeclaration(cluster, parsed.key, parsed.declaration, events);
+    }
+  }
+
+  /**
+   * Merge one declaration; when a tombstone wins, this node's own members of the key that joined
+   * at or before it leave through the normal path (replicated LEAVE, reason 'group_deleted'):
+   * each node removes only its own, so a member joined across a partition goes on heal.
+   */
+  private applyDeclaration(cluster: ClusterName, key: string, incoming: Declaration, events: GroupEvent[]): void {
+    // An expired tombstone (still held by a node whose clock is behind) is not taken back.
+    if (!incoming.exists && incoming.time <= this.host.node.clock.wallNow() - this.host.options.groupTombstoneMs) return;
+    const previous = this.declarations.get(cluster, key);
+    if (!this.declarations.merge(cluster, key, incoming)) return;
+    if (previous?.exists !== incoming.exists) this.host.declared(cluster, key, incoming);
+    if (incoming.exists) return;
+    const { tables } = this.host;
+    const wireReason = 'group_deleted';
+    for (const row of tables.membersOnNode(cluster, key, this.host.node.name)) {
+      if (row.time > incoming.time) continue; // joined after the delete: it recreates the group
+      this.broadcast(cluster, this.encodeOp(cluster, Op.LEAVE, key, row.pid, row.meta, row.time, wireReason));
+      tables.leave(cluster, key, row.pid);
+      events.push(this.host.event('left', row, null, wireReason));
+    }
+  }
+
   private onConnect(peer: string, body: unknown[]): void {
     const clusters = stringList(body[1]);
     if (clusters === undefined || !this.host.membership.has(null, peer)) return;
@@ -533,6 +614,7 @@ export class Replicator {
 
   private sendDigests(): void {
     const self = this.host.node.name;
+    this.declarations.expire(this.host.node.clock.wallNow() - this.host.options.groupTombstoneMs);
     // A connected node that is not a Group peer: its HELLO or our answer was lost (or it runs no
     // such Group; then it drops this). Say hello again rather than stay apart while connected.
     for (const peer of this.host.node.peers()) {
