@@ -69,8 +69,9 @@ export function parseCommand(spec: CommandSpec, argv: string[]): ParsedCommand {
     return { values, positionals, help };
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    // parseArgs' messages name the flag ("Unknown option '--nmae'"); keep them.
-    throw new UsageError((error as Error).message);
+    // parseArgs' messages name the flag ("Unknown option '--nmae'. To specify a positional
+    // argument..."): the first sentence is the useful part.
+    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument[\s\S]*$/, ''));
   }
 }
 

@@ -69,8 +69,8 @@ class DemoCluster {
   /** Start `rollcall node <args>` as a child; resolves when it listens. */
   start(name: string, args: string[]): Promise<DemoNode> {
     const argv = ['--name', name, ...args];
-    console.log(`  $ ${COOKIE_ENV}=… rollcall node ${argv.join(' ')}`);
     const child = fork(CHILD_ENTRY, argv, { env: { ...process.env, [COOKIE_ENV]: this.cookie }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    console.log(`  $ ${COOKIE_ENV}=… rollcall node ${argv.join(' ')}   (pid ${child.pid})`);
     this.children.add(child);
     const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
     return new Promise((resolve, reject) => {

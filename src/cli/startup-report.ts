@@ -183,7 +183,7 @@ export class StartupReport {
     const now = performance.now();
     if (this.joinedAt === undefined && !this.progressPrinted && now - this.startedAt >= this.progressAfterMs) {
       this.progressPrinted = true;
-      this.print(`connecting to ${this.seeds.map((s) => s.text).join(', ')}...`);
+      this.print(`connecting to ${this.seeds.filter((s) => s.refused === undefined).map((s) => s.text).join(', ')}...`);
     }
     this.reportUnreachable(now);
     this.reportGroups(node, now);
