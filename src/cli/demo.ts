@@ -11,7 +11,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { EXIT_OK, formatHelp, parseCommand, type Command, type CommandSpec } from './command.js';
+import { CliError, EXIT_OK, formatHelp, parseCommand, type Command, type CommandSpec } from './command.js';
 import type { DemoCommand } from './demo-node.js';
 import { dashboardHook } from './extensions.js';
 import { COOKIE_ENV } from './node-config.js';
@@ -264,6 +264,9 @@ async function runDemo(argv: string[]): Promise<number> {
   try {
     await tour(cluster, parsed.values['keep'] === true);
     return EXIT_OK;
+  } catch (error) {
+    // What failed is in the message (a node that died, a wait that timed out); its stack is not.
+    throw new CliError(`the demo failed: ${(error as Error).message}`);
   } finally {
     cluster.killAll();
   }
