@@ -5,9 +5,8 @@
  * not in this build. Wiring one is a few lines here and nothing else, e.g.:
  *
  * ```ts
- * import { Roles } from '../roles/index.js';
- * import { startDashboard } from '../dashboard/index.js';
- *
+ * // (import Roles from src/roles and startDashboard from src/dashboard; test/unit/meta/layering.test.ts
+ * // ranks cli and dashboard equal today: give the dashboard the lower rank when wiring it)
  * export const rolesHook: RolesHook | undefined = async (node, roles) => {
  *   const running = await Roles.start(node, { roles: [...roles] });
  *   return { stop: () => running.stop() };
