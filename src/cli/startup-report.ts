@@ -183,7 +183,9 @@ export class StartupReport {
     const now = performance.now();
     if (this.joinedAt === undefined && !this.progressPrinted && now - this.startedAt >= this.progressAfterMs) {
       this.progressPrinted = true;
-      this.print(`connecting to ${this.seeds.filter((s) => s.refused === undefined).map((s) => s.text).join(', ')}...`);
+      // Seeds that refused us were reported with the reason; the rest are still being dialled.
+      const dialling = this.seeds.filter((s) => s.refused === undefined);
+      if (dialling.length > 0) this.print(`connecting to ${dialling.map((s) => s.text).join(', ')}...`);
     }
     this.reportUnreachable(now);
     this.reportGroups(node, now);
