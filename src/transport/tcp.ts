@@ -110,11 +110,9 @@ class TcpConnector implements Connector {
     this.server = server;
     return new Promise((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException): void => {
-        if (error.code === 'EADDRINUSE') {
-          reject(new InvalidArgumentError(`cannot listen on ${host}:${port}: the port is in use. Choose another port, or 0 for an ephemeral one.`));
-        } else {
-          reject(new InvalidArgumentError(`cannot listen on ${host}:${port}: ${error.message}`));
-        }
+        const message = error.code === 'EADDRINUSE' ? 'the port is in use. Choose another port, or 0 for an ephemeral one.' : error.message;
+        // The cause keeps the errno code (EADDRINUSE, EADDRNOTAVAIL, EACCES) for callers such as the CLI.
+        reject(Object.assign(new InvalidArgumentError(`cannot listen on ${host}:${port}: ${message}`), { cause: error }));
       };
       server.once('error', onError);
       server.listen(port, host, () => {
