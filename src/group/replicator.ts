@@ -396,7 +396,8 @@ export class Replicator {
       events?.push(this.host.event('registered', row, null, null));
     } else if (existing.pid.equals(incoming.pid)) {
       const row = this.insertRegistry(incoming);
-      events?.push(this.host.event('registered', row, existing.meta, null));
+      // A re-assertion after a conflict (or a resync) may change only the time: nothing to tell.
+      if (events !== undefined && !isDeepStrictEqual(existing.meta, row.meta)) events.push(this.host.event('registered', row, existing.meta, null));
     } else if (existing.pid.node === this.host.node.name) {
       this.resolveConflict(existing, incoming, events, undefined, reassert);
     } else if (incoming.time > existing.time) {
