@@ -42,6 +42,14 @@ export interface GroupOptions {
   antiEntropyMs?: number;
   /** Rows per STATE frame when sending a snapshot. Default 2000. */
   snapshotChunkRows?: number;
+  /**
+   * 'update' (default): a process is a member of a group once; a re-join updates it. 'count'
+   * (pg/pg2): each join counts, the process leaves after as many leaves, and members() lists it
+   * once per join. Give every node of a Group the same value.
+   */
+  joins?: 'update' | 'count';
+  /** Only a process itself may register, join, leave or update its own entries. Default false. */
+  strict?: boolean;
 }
 
 export interface ResolvedGroupOptions {
@@ -51,9 +59,11 @@ export interface ResolvedGroupOptions {
   readonly extractMeta: ((meta: unknown) => unknown) | undefined;
   readonly antiEntropyMs: number;
   readonly snapshotChunkRows: number;
+  readonly joins: 'update' | 'count';
+  readonly strict: boolean;
 }
 
-const KNOWN = new Set(['name', 'log', 'resolveRegistryConflict', 'extractMeta', 'antiEntropyMs', 'snapshotChunkRows']);
+const KNOWN = new Set(['name', 'log', 'resolveRegistryConflict', 'extractMeta', 'antiEntropyMs', 'snapshotChunkRows', 'joins', 'strict']);
 
 export function resolveGroupOptions(options: GroupOptions): ResolvedGroupOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('Group.start(node, options) needs an options object, e.g. {name: "app"}');
@@ -76,6 +86,10 @@ export function resolveGroupOptions(options: GroupOptions): ResolvedGroupOptions
   if (typeof antiEntropyMs !== 'number' || !(antiEntropyMs > 0)) throw new InvalidArgumentError('Group.start: antiEntropyMs must be a positive number of milliseconds');
   const snapshotChunkRows = options.snapshotChunkRows ?? 2000;
   if (!Number.isInteger(snapshotChunkRows) || snapshotChunkRows < 1) throw new InvalidArgumentError('Group.start: snapshotChunkRows must be a positive integer');
+  const joins = options.joins ?? 'update';
+  if (joins !== 'update' && joins !== 'count') throw new InvalidArgumentError(`Group.start: joins must be 'update' or 'count', got ${String(joins)}`);
+  const strict = options.strict ?? false;
+  if (typeof strict !== 'boolean') throw new InvalidArgumentError(`Group.start: strict must be true or false, got ${String(strict)}`);
   return {
     name,
     log,
@@ -83,6 +97,8 @@ export function resolveGroupOptions(options: GroupOptions): ResolvedGroupOptions
     extractMeta: options.extractMeta,
     antiEntropyMs,
     snapshotChunkRows,
+    joins,
+    strict,
   };
 }
 
