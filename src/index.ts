@@ -44,7 +44,7 @@ export {
   ExitSignal,
 } from './errors.js';
 export { Group } from './group/group.js';
-export type { Entry, WriteOptions, ReadOptions, MembersOptions, DispatchOptions } from './group/group.js';
+export type { Entry, WriteOptions, ReadOptions, MembersOptions, DispatchOptions, JoinOptions, PublishOptions, CountOptions, MembershipInfo } from './group/group.js';
 export { ALL } from './group/events.js';
 export { TenantView, parseTenantKey, TENANT_PREFIX } from './group/tenant.js';
 export type { GroupEvent, GroupEventType, GroupEventMessage, GroupEventCallback, GroupEventInfo, GroupLifecycleEvent, GroupLifecycleMessage, GroupLifecycleCallback, Pattern, Subscriber } from './group/events.js';

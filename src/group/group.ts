@@ -10,6 +10,8 @@ import { ALL, type GroupEvent, type GroupEventCallback, type GroupLifecycleCallb
 import { clusterOption, extractMetaOption, optionsObject, prefixOption, readableKey, resolveGroupOptions, writableKey, type GroupLogLevel, type GroupOptions, type ResolvedGroupOptions } from './options.js';
 import { GroupFrame, Op, attachGroup, detachGroup, type GroupEndpoint } from './protocol.js';
 import { Replicator, type ReplicaHost, type RowData } from './replicator.js';
+import { joinsOf, mergedTopics, perJoin, receives, topicsOption, wireTail } from './memberships.js';
+import { countOwned, ownedGroupKeys } from './node-counts.js';
 import { Subscriptions } from './subscriptions.js';
 import { GroupTables, RegistryRow, type Row } from './tables.js';
 import { TenantView } from './tenant.js';
@@ -37,6 +39,36 @@ export interface MembersOptions extends ReadOptions {
   limit?: number;
   /** Also list the registered process of the key (first), as the reference's exact-key members did. */
   includeRegistered?: boolean;
+}
+
+export interface JoinOptions extends WriteOptions {
+  /**
+   * Topics to receive publishes of. Absent: every message on a first join, the current topics on
+   * a re-join; []: every message (for good); otherwise merged with the current ones.
+   */
+  topics?: readonly string[];
+}
+
+export interface PublishOptions {
+  /** Reach only the members subscribed to this topic (and those that take every message). */
+  topic?: string;
+  cluster?: string | null;
+}
+
+export interface CountOptions {
+  cluster?: string | null;
+  /** Count only the entries of processes of this node. */
+  node?: string;
+}
+
+/** One process's membership of a group, with its topics and join count. */
+export interface MembershipInfo {
+  readonly pid: Pid;
+  readonly meta: unknown;
+  /** Sorted topics, or null: every message. */
+  readonly topics: readonly string[] | null;
+  /** How many times it joined (1 unless the Group counts joins). */
+  readonly joins: number;
 }
 
 export interface DispatchOptions {
@@ -74,6 +106,9 @@ export class Group implements GroupEndpoint, ReplicaHost {
   private readonly stopExitListener: () => void;
   private level: GroupLogLevel;
   private running = true;
+  /** members() may hand out a copy of the stored array: no extractMeta, one entry per process. */
+  private readonly plainMembers: boolean;
+  private readonly countJoins: boolean;
   private readonly onUp = (e: NodeUpEvent): void => this.replicator.onNodeUp(e.node);
   private readonly onDown = (e: NodeDownEvent): void => this.replicator.onNodeDown(e.node);
 
@@ -85,6 +120,8 @@ export class Group implements GroupEndpoint, ReplicaHost {
     this.logger = node.logger.child({ group: options.name });
     this.logger.level = LEVELS[String(options.log)]!;
     this.membership.add(null, node.name);
+    this.plainMembers = options.extractMeta === undefined && options.joins !== 'count';
+    this.countJoins = options.joins === 'count';
     this.replicator = new Replicator(this);
     this.stopExitListener = node.onProcessExit((pid, reason) => this.onLocalExit(pid, reason));
   }
@@ -150,6 +187,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
     const existing = this.tables.lookup(cluster, key);
     if (existing === undefined) return 'not_found';
     if (existing.pid.node !== this.node.name) return 'not_owner';
+    if (this.options.strict) this.checkStrict(existing.pid, 'unregister');
     const payload = this.replicator.encodeOp(cluster, Op.UNREGISTER, key, existing.pid, existing.meta, existing.time, 'unregister');
     this.tables.unregister(cluster, key, existing.pid);
     this.replicator.broadcast(cluster, payload);
@@ -177,21 +215,79 @@ export class Group implements GroupEndpoint, ReplicaHost {
     return this.tables.lookup(readCluster(optionsObject(options, 'whereis').cluster), key)?.pid;
   }
 
+  /**
+   * syn's update_registry: replace the meta of `key`'s registration with `fn(oldMeta)`, atomically
+   * on the owning node, replicated like a re-register. 'not_owner' when the registered process
+   * lives on another node (functions do not cross the wire: call it there). `fn` must be
+   * synchronous and must not write to this Group; if it throws, nothing changes.
+   */
+  updateMeta(key: string, fn: (meta: unknown) => unknown, options?: { cluster?: string | null }): 'ok' | 'not_found' | 'not_owner' {
+    writableKey(key, 'updateMeta');
+    updateFunction(fn, 'updateMeta');
+    options = optionsObject(options, 'updateMeta');
+    const cluster = this.writableCluster(options.cluster, 'updateMeta');
+    const existing = this.tables.lookup(cluster, key);
+    if (existing === undefined) return 'not_found';
+    if (existing.pid.node !== this.node.name) return 'not_owner';
+    if (this.options.strict) this.checkStrict(existing.pid, 'updateMeta');
+    const meta = updatedMeta(fn, existing.meta, 'updateMeta');
+    if (this.tables.lookup(cluster, key) !== existing) throw new InvalidArgumentError('updateMeta: fn changed the registration itself; it must only compute the new meta');
+    // Same pid: register updates it in place ('ok'), or does nothing when the meta is unchanged.
+    return this.register(key, meta, { pid: existing.pid, cluster }) === 'ok' ? 'ok' : 'not_found';
+  }
+
+  /**
+   * syn's update_member: replace the meta of a membership (default: the calling process's) with
+   * `fn(oldMeta)`, atomically on the owning node; topics and join count are kept. As updateMeta.
+   */
+  updateMember(key: string, fn: (meta: unknown) => unknown, options?: WriteOptions): 'ok' | 'not_found' | 'not_owner' {
+    writableKey(key, 'updateMember');
+    updateFunction(fn, 'updateMember');
+    options = optionsObject(options, 'updateMember');
+    const cluster = this.writableCluster(options.cluster, 'updateMember');
+    const pid = options.pid ?? this.node.self();
+    if (!(pid instanceof Pid)) throw new InvalidArgumentError('updateMember: pass {pid} (a Pid), or call from inside a process');
+    const existing = this.tables.member(cluster, key, pid);
+    if (existing === undefined) return 'not_found';
+    if (pid.node !== this.node.name) return 'not_owner';
+    if (this.options.strict) this.checkStrict(pid, 'updateMember');
+    const meta = updatedMeta(fn, existing.meta, 'updateMember');
+    if (this.tables.member(cluster, key, pid) !== existing) throw new InvalidArgumentError('updateMember: fn changed the membership itself; it must only compute the new meta');
+    if (isDeepStrictEqual(existing.meta, meta)) return 'ok';
+    const time = this.node.clock.wallNow();
+    const payload = this.replicator.encodeOp(cluster, Op.JOIN, key, existing.pid, meta, time, 'update', wireTail(existing.topics, existing.count));
+    this.tables.join(cluster, key, existing.pid, meta, time, existing.topics, existing.count);
+    this.replicator.broadcast(cluster, payload);
+    if (this.wantsEvents()) this.emit([this.event('joined', this.tables.member(cluster, key, pid)!, existing.meta, null)]);
+    return 'ok';
+  }
+
   // ---- process groups -----------------------------------------------------------------------
 
-  /** Join group `key` (once per process; a re-join with different meta updates it in place). */
-  join(key: string, meta: unknown = {}, options?: WriteOptions): 'ok' {
+  /**
+   * Join group `key`. Default (`joins: 'update'`): once per process, a re-join updates meta and
+   * merges topics in place. With `joins: 'count'` every join counts (see leave).
+   */
+  join(key: string, meta: unknown = {}, options?: JoinOptions): 'ok' {
     writableKey(key, 'join');
     options = optionsObject(options, 'join');
     const cluster = this.writableCluster(options.cluster, 'join');
     const pid = this.actingPid(options.pid, 'join');
     const existing = this.tables.member(cluster, key, pid);
-    if (existing !== undefined && isDeepStrictEqual(existing.meta, meta)) return 'ok';
+    const topics = options.topics === undefined ? existing?.topics : mergedTopics(existing !== undefined, existing?.topics, topicsOption(options.topics, 'join'));
+    const count = this.countJoins ? (existing?.count ?? 0) + 1 : 1;
+    // 'count': only the join count changes, which replicates but is no event.
+    let reason = 'join';
+    if (existing !== undefined) {
+      const same = topics === existing.topics && isDeepStrictEqual(existing.meta, meta);
+      if (same && count === 1) return 'ok';
+      reason = same ? 'count' : 'update';
+    }
     const time = this.node.clock.wallNow();
-    const payload = this.replicator.encodeOp(cluster, Op.JOIN, key, pid, meta, time, existing === undefined ? 'join' : 'update');
-    this.tables.join(cluster, key, pid, meta, time);
+    const payload = this.replicator.encodeOp(cluster, Op.JOIN, key, pid, meta, time, reason, wireTail(topics, count));
+    this.tables.join(cluster, key, pid, meta, time, topics, count);
     this.replicator.broadcast(cluster, payload);
-    if (this.wantsEvents()) this.emit([this.event('joined', this.tables.member(cluster, key, pid)!, existing?.meta ?? null, null)]);
+    if (reason !== 'count' && this.wantsEvents()) this.emit([this.event('joined', this.tables.member(cluster, key, pid)!, existing?.meta ?? null, null)]);
     return 'ok';
   }
 
@@ -202,6 +298,16 @@ export class Group implements GroupEndpoint, ReplicaHost {
     const pid = this.actingPid(options.pid, 'leave');
     const existing = this.tables.member(cluster, key, pid);
     if (existing === undefined) return 'not_in_group';
+    if (existing.count > 1) {
+      // Count mode, not the last leave: the owner sends the row with its new count (state-based,
+      // so a lost op is repaired by a resync like any other) and the process stays a member.
+      const count = existing.count - 1;
+      const time = this.node.clock.wallNow();
+      const update = this.replicator.encodeOp(cluster, Op.JOIN, key, pid, existing.meta, time, 'count', wireTail(existing.topics, count));
+      this.tables.join(cluster, key, pid, existing.meta, time, existing.topics, count);
+      this.replicator.broadcast(cluster, update);
+      return 'ok';
+    }
     const payload = this.replicator.encodeOp(cluster, Op.LEAVE, key, pid, existing.meta, existing.time, 'leave');
     this.tables.leave(cluster, key, pid);
     this.replicator.broadcast(cluster, payload);
@@ -216,7 +322,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
   members(key: string, options?: MembersOptions): Entry[] {
     if (typeof key !== 'string') throw new InvalidArgumentError('members: key must be a string');
     // The hot path (exact key, no options): one copy of the stored array, nothing else.
-    if (options === undefined && this.options.extractMeta === undefined && key.charCodeAt(key.length - 1) !== SLASH) {
+    if (options === undefined && this.plainMembers && key.charCodeAt(key.length - 1) !== SLASH) {
       return this.tables.members(null, key).slice();
     }
     return this.membersWith(key, optionsObject(options, 'members'));
@@ -225,8 +331,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
   private membersWith(key: string, options: MembersOptions): Entry[] {
     const cluster = readCluster(options.cluster);
     const override = extractMetaOption(options.extractMeta, 'members');
-    const limit = options.limit ?? Infinity;
-    if (typeof limit !== 'number' || !(limit >= 0)) throw new InvalidArgumentError('members: limit must be a number >= 0');
+    const limit = limitOption(options.limit, 'members');
     const prefix = key.endsWith('/');
     // `owned`: a fresh array no one else holds (tables.members() hands out the stored one).
     let rows: readonly Row[] = prefix ? this.tables.membersByPrefix(cluster, key) : this.tables.members(cluster, key);
@@ -238,6 +343,26 @@ export class Group implements GroupEndpoint, ReplicaHost {
         owned = true;
       }
     }
+    return this.entries(rows, owned, limit, override);
+  }
+
+  /** Members of `key` whose processes live on this node (pg's get_local_members). */
+  localMembers(key: string, options?: Omit<MembersOptions, 'includeRegistered'>): Entry[] {
+    readableKey(key, 'localMembers');
+    options = optionsObject(options, 'localMembers');
+    const rows = this.tables.membersOnNode(readCluster(options.cluster), key, this.node.name);
+    return this.entries(rows, true, limitOption(options.limit, 'localMembers'), extractMetaOption(options.extractMeta, 'localMembers'));
+  }
+
+  /**
+   * The listed entries of `rows` (at most `limit`), one per join in count mode. `owned`: `rows`
+   * is a fresh array no one else holds.
+   */
+  private entries(rows: readonly Row[], owned: boolean, limit: number, override: ((meta: unknown) => unknown) | undefined): Entry[] {
+    if (this.countJoins) {
+      rows = perJoin(rows, limit);
+      owned = true;
+    }
     const extract = override ?? this.options.extractMeta;
     const count = Math.min(rows.length, limit);
     // Rows are the entries (frozen, own fields pid and meta), so the common case costs one copy of
@@ -246,6 +371,23 @@ export class Group implements GroupEndpoint, ReplicaHost {
     const out = new Array<Entry>(count);
     for (let i = 0; i < count; i++) out[i] = { pid: rows[i]!.pid, meta: extract(rows[i]!.meta) };
     return out;
+  }
+
+  /** The membership of a process (default: the calling one) in `key`, with topics and join count, or null. */
+  memberInfo(key: string, options?: { pid?: Pid; cluster?: string | null }): MembershipInfo | null {
+    readableKey(key, 'memberInfo');
+    options = optionsObject(options, 'memberInfo');
+    const pid = options.pid ?? this.node.self();
+    if (!(pid instanceof Pid)) throw new InvalidArgumentError('memberInfo: pass {pid} (a Pid), or call from inside a process');
+    const row = this.tables.member(readCluster(options.cluster), key, pid);
+    if (row === undefined) return null;
+    return { pid: row.pid, meta: this.extract(row.meta, undefined), topics: row.topics ?? null, joins: row.count };
+  }
+
+  /** Keys in which processes of this node are members (optionally under a prefix). */
+  localGroups(options?: { prefix?: string; cluster?: string | null }): string[] {
+    const { cluster, prefix } = optionsObject(options, 'localGroups');
+    return ownedGroupKeys(this.tables, readCluster(cluster), this.node.name, prefixOption(prefix, 'localGroups'));
   }
 
   /** Keys that have members or were created with createGroup and not deleted (optionally under a prefix), sorted. */
@@ -314,6 +456,34 @@ export class Group implements GroupEndpoint, ReplicaHost {
     if (registered !== undefined && registered.pid.node === here) this.node.send(registered.pid, message);
     for (const row of members) if (row.pid.node === here) this.node.send(row.pid, message);
     if (frames !== undefined) for (const [peer, payload] of frames) this.node.sendRaw(peer, GroupFrame.DISPATCH, payload);
+  }
+
+  /**
+   * Send `message` to the members of `key` subscribed to `topic` (all members when no topic),
+   * cluster-wide, as dispatch does (each remote node one frame); returns the pids sent to, in Pid
+   * order, each once however many times it joined.
+   */
+  publish(key: string, message: unknown, options?: PublishOptions): Pid[] {
+    if (!this.running) throw new NotRunningError(`publish: Group ${this.name} has stopped`);
+    readableKey(key, 'publish');
+    options = optionsObject(options, 'publish');
+    const cluster = readCluster(options.cluster);
+    const topic = options.topic;
+    if (topic !== undefined && (typeof topic !== 'string' || topic === '')) {
+      throw new InvalidArgumentError('publish: topic must be a non-empty string (or omitted to reach every member)');
+    }
+    const all = this.tables.members(cluster, key);
+    const members = topic === undefined ? all : all.filter((row) => receives(row, topic));
+    const frames = this.remoteDispatchFrames(undefined, members, message);
+    const here = this.node.name;
+    const pids = new Array<Pid>(members.length);
+    for (let i = 0; i < members.length; i++) {
+      const pid = members[i]!.pid;
+      pids[i] = pid;
+      if (pid.node === here) this.node.send(pid, message);
+    }
+    if (frames !== undefined) for (const [peer, payload] of frames) this.node.sendRaw(peer, GroupFrame.DISPATCH, payload);
+    return pids;
   }
 
   /** One DISPATCH payload per remote node with members, or undefined when all are local. */
@@ -447,16 +617,45 @@ export class Group implements GroupEndpoint, ReplicaHost {
 
   localMemberCount(key: string, options?: { cluster?: string | null }): number {
     readableKey(key, 'localMemberCount');
-    return this.tables.localMemberCount(readCluster(optionsObject(options, 'localMemberCount').cluster), key, this.node.name);
+    const cluster = readCluster(optionsObject(options, 'localMemberCount').cluster);
+    if (this.countJoins) return joinsOf(this.tables.membersOnNode(cluster, key, this.node.name));
+    return this.tables.localMemberCount(cluster, key, this.node.name);
   }
 
-  registryCount(options?: { cluster?: string | null }): number {
-    return this.tables.registryCount(readCluster(optionsObject(options, 'registryCount').cluster));
+  /** Registrations in the cluster, or of one node's processes with {node}. */
+  registryCount(options?: CountOptions): number {
+    options = optionsObject(options, 'registryCount');
+    const cluster = readCluster(options.cluster);
+    if (options.node === undefined) return this.tables.registryCount(cluster);
+    return this.tables.localRegistryCount(cluster, nodeOption(options.node, 'registryCount'));
   }
 
-  memberCount(key?: string, options?: { cluster?: string | null }): number {
+  /**
+   * Members of `key` (or memberships of every key), as members() lists them: joins in count
+   * mode; with {node}, only that node's processes.
+   */
+  memberCount(key?: string, options?: CountOptions): number {
     if (key !== undefined) readableKey(key, 'memberCount');
-    return this.tables.memberCount(readCluster(optionsObject(options, 'memberCount').cluster), key);
+    options = optionsObject(options, 'memberCount');
+    const cluster = readCluster(options.cluster);
+    if (options.node === undefined) {
+      if (!this.countJoins) return this.tables.memberCount(cluster, key);
+      return joinsOf(key === undefined ? this.tables.membersByPrefix(cluster, '') : this.tables.members(cluster, key));
+    }
+    const node = nodeOption(options.node, 'memberCount');
+    if (key !== undefined) {
+      return this.countJoins ? joinsOf(this.tables.membersOnNode(cluster, key, node)) : this.tables.localMemberCount(cluster, key, node);
+    }
+    const owned = countOwned(this.tables, cluster, node);
+    return this.countJoins ? owned.joins : owned.memberships;
+  }
+
+  /** Keys with members, or keys in which {node}'s processes are members. */
+  groupCount(options?: CountOptions): number {
+    options = optionsObject(options, 'groupCount');
+    const cluster = readCluster(options.cluster);
+    if (options.node === undefined) return this.tables.groupCount(cluster);
+    return countOwned(this.tables, cluster, nodeOption(options.node, 'groupCount')).groups;
   }
 
   /** Change the log level at runtime: 'info', 'verbose' (every replication frame) or false. */
@@ -611,8 +810,20 @@ export class Group implements GroupEndpoint, ReplicaHost {
     return name;
   }
 
+  /** Strict mode: the caller must be the process `target` itself. */
+  private checkStrict(target: Pid | undefined, what: string): void {
+    const self = this.node.self();
+    if (self === undefined) {
+      throw new InvalidArgumentError(`${what}: Group ${this.name} is strict (a process writes only its own entries); call it from inside the process`);
+    }
+    if (!(target instanceof Pid) || !target.equals(self)) {
+      throw new InvalidArgumentError(`${what}: Group ${this.name} is strict: ${self.key} may write only its own entries, not those of ${target instanceof Pid ? target.key : String(target)}`);
+    }
+  }
+
   private actingPid(pid: Pid | undefined, what: string): Pid {
     const acting = pid ?? this.node.self();
+    if (this.options.strict) this.checkStrict(acting, what);
     if (acting === undefined) throw new InvalidArgumentError(`${what}: no pid given and not called from inside a process; pass {pid}`);
     if (!(acting instanceof Pid)) throw new InvalidArgumentError(`${what}: pid must be a Pid`);
     if (acting.node !== this.node.name) {
@@ -641,6 +852,30 @@ function mergeSorted(a: string[], b: string[]): string[] {
     }
   }
   return out;
+}
+
+function limitOption(limit: unknown, what: string): number {
+  if (limit === undefined) return Infinity;
+  if (typeof limit !== 'number' || !(limit >= 0)) throw new InvalidArgumentError(`${what}: limit must be a number >= 0`);
+  return limit;
+}
+
+function nodeOption(node: unknown, what: string): string {
+  if (typeof node !== 'string' || node === '') throw new InvalidArgumentError(`${what}: node must be a node name (a non-empty string)`);
+  return node;
+}
+
+function updateFunction(fn: unknown, what: string): void {
+  if (typeof fn !== 'function') throw new InvalidArgumentError(`${what}: fn must be a function (oldMeta) => newMeta`);
+}
+
+/** Run an update function: it throws (nothing changes) or returns the new meta, synchronously. */
+function updatedMeta(fn: (meta: unknown) => unknown, meta: unknown, what: string): unknown {
+  const next = fn(meta);
+  if (typeof (next as { then?: unknown } | null)?.then === 'function') {
+    throw new InvalidArgumentError(`${what}: fn returned a promise; it must return the new meta synchronously (the read-modify-write is atomic only in one turn)`);
+  }
+  return next;
 }
 
 function optional<T>(value: T | undefined): T[] {

@@ -48,6 +48,14 @@ export interface GroupOptions {
    * heal. Default 24 h.
    */
   groupTombstoneMs?: number;
+  /**
+   * 'update' (default): a process is a member of a group once; a re-join updates it. 'count'
+   * (pg/pg2): each join counts, the process leaves after as many leaves, and members() lists it
+   * once per join. Give every node of a Group the same value.
+   */
+  joins?: 'update' | 'count';
+  /** Only a process itself may register, join, leave or update its own entries. Default false. */
+  strict?: boolean;
 }
 
 export interface ResolvedGroupOptions {
@@ -58,9 +66,11 @@ export interface ResolvedGroupOptions {
   readonly antiEntropyMs: number;
   readonly snapshotChunkRows: number;
   readonly groupTombstoneMs: number;
+  readonly joins: 'update' | 'count';
+  readonly strict: boolean;
 }
 
-const KNOWN = new Set(['name', 'log', 'resolveRegistryConflict', 'extractMeta', 'antiEntropyMs', 'snapshotChunkRows', 'groupTombstoneMs']);
+const KNOWN = new Set(['name', 'log', 'resolveRegistryConflict', 'extractMeta', 'antiEntropyMs', 'snapshotChunkRows', 'groupTombstoneMs', 'joins', 'strict']);
 
 export function resolveGroupOptions(options: GroupOptions): ResolvedGroupOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('Group.start(node, options) needs an options object, e.g. {name: "app"}');
@@ -85,6 +95,10 @@ export function resolveGroupOptions(options: GroupOptions): ResolvedGroupOptions
   if (!Number.isInteger(snapshotChunkRows) || snapshotChunkRows < 1) throw new InvalidArgumentError('Group.start: snapshotChunkRows must be a positive integer');
   const groupTombstoneMs = options.groupTombstoneMs ?? 24 * 60 * 60 * 1000;
   if (typeof groupTombstoneMs !== 'number' || !(groupTombstoneMs > 0)) throw new InvalidArgumentError('Group.start: groupTombstoneMs must be a positive number of milliseconds');
+  const joins = options.joins ?? 'update';
+  if (joins !== 'update' && joins !== 'count') throw new InvalidArgumentError(`Group.start: joins must be 'update' or 'count', got ${String(joins)}`);
+  const strict = options.strict ?? false;
+  if (typeof strict !== 'boolean') throw new InvalidArgumentError(`Group.start: strict must be true or false, got ${String(strict)}`);
   return {
     name,
     log,
@@ -93,6 +107,8 @@ export function resolveGroupOptions(options: GroupOptions): ResolvedGroupOptions
     antiEntropyMs,
     snapshotChunkRows,
     groupTombstoneMs,
+    joins,
+    strict,
   };
 }
 

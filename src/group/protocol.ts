@@ -20,7 +20,10 @@ export const GroupFrame = {
    * the sender; the final chunk may add the sender's whole table of declared groups.
    */
   STATE: 0x32,
-  /** [group, cluster, seq, op, key, pid, meta, time, reason] — one local write (batchable). */
+  /**
+   * [group, cluster, seq, op, key, pid, meta, time, reason, topics?, count?] — one local write
+   * (batchable); the two optional trailing fields of a JOIN only when not the defaults.
+   */
   OP: 0x33,
   /** [group, clusters] — the sender connected to these named clusters. */
   CONNECT: 0x34,
@@ -51,8 +54,11 @@ export const Op = {
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
-/** A row on the wire: [key, pid, meta, time]. */
-export type WireRow = [string, unknown, unknown, number];
+/**
+ * A row on the wire: [key, pid, meta, time], then for a membership with topics or a join count
+ * above 1 the optional [topics | nil, count] (omitted when the defaults: see memberships.ts).
+ */
+export type WireRow = [string, unknown, unknown, number, ...unknown[]];
 
 /** What a Group instance handles; the router passes it the frames of its name. */
 export interface GroupEndpoint {

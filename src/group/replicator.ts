@@ -11,6 +11,7 @@ import { Declarations, declarationFromWire, type Declaration } from './declarati
 import type { GroupEvent } from './events.js';
 import type { ResolvedGroupOptions } from './options.js';
 import { GroupFrame, Op, isClusterName, type OpCode, type WireRow } from './protocol.js';
+import { wireExtension, wireTail, type Topics } from './memberships.js';
 import { Shadows } from './shadows.js';
 import { GroupTables, MemberRow, RegistryRow, type Row } from './tables.js';
 
@@ -21,6 +22,9 @@ export interface RowData {
   readonly pid: Pid;
   readonly meta: unknown;
   readonly time: number;
+  /** Memberships only: the topics (undefined = every message) and the join count (default 1). */
+  readonly topics?: Topics;
+  readonly count?: number;
 }
 
 /** What the replicator needs from the Group that owns it. */
@@ -112,11 +116,14 @@ export class Replicator {
    * With no peer in the cluster nothing is sent, so only the meta's encodability is checked
    * (it must be sendable in a later snapshot); measured ~10% of a single-node register.
    */
-  encodeOp(cluster: ClusterName, op: OpCode, key: string, pid: Pid, meta: unknown, time: number, reason: unknown): Buffer | undefined {
+  encodeOp(cluster: ClusterName, op: OpCode, key: string, pid: Pid, meta: unknown, time: number, reason: unknown, tail?: unknown[]): Buffer | undefined {
     const seq = (this.ownSeq.get(cluster) ?? 0) + 1;
     let payload: Buffer | undefined;
     if (this.host.membership.nodeSet(cluster).size > 1) {
-      payload = this.host.node.encodePayload([this.host.name, cluster, seq, op, key, pid, meta, time, reason]);
+      const body = [this.host.name, cluster, seq, op, key, pid, meta, time, reason];
+      // A membership's topics and join count trail the op only when not the defaults (memberships.ts).
+      if (tail !== undefined) body.push(...tail);
+      payload = this.host.node.encodePayload(body);
     } else {
       assertEncodable(meta);
     }
@@ -303,16 +310,19 @@ export class Replicator {
     const { tables } = this.host;
     const existing = tables.member(incoming.cluster, incoming.key, incoming.pid);
     if (existing === undefined) {
-      tables.join(incoming.cluster, incoming.key, incoming.pid, incoming.meta, incoming.time);
+      tables.join(incoming.cluster, incoming.key, incoming.pid, incoming.meta, incoming.time, incoming.topics, incoming.count);
       const row = tables.member(incoming.cluster, incoming.key, incoming.pid)!;
       seen?.add(row);
       events.push(this.host.event('joined', row, null, null));
     } else {
       // From its owner, in order: the current copy (see mergeRegistry).
-      tables.join(incoming.cluster, incoming.key, incoming.pid, incoming.meta, incoming.time);
+      tables.join(incoming.cluster, incoming.key, incoming.pid, incoming.meta, incoming.time, incoming.topics, incoming.count);
       const row = tables.member(incoming.cluster, incoming.key, incoming.pid)!;
       seen?.add(row);
-      if (!isDeepStrictEqual(existing.meta, incoming.meta)) events.push(this.host.event('joined', row, existing.meta, null));
+      // A changed join count alone is no event (docs/api.md, join counting); changed topics are.
+      if (!isDeepStrictEqual(existing.meta, incoming.meta) || !isDeepStrictEqual(existing.topics, row.topics)) {
+        events.push(this.host.event('joined', row, existing.meta, null));
+      }
     }
   }
 
@@ -353,7 +363,7 @@ export class Replicator {
     }
     seqs.set(cluster, seq);
     const events = this.host.wantsEvents() ? ([] as GroupEvent[]) : undefined;
-    const row: RowData = { cluster, key, pid, meta, time };
+    let row: RowData = { cluster, key, pid, meta, time };
     switch (op) {
       case Op.REGISTER:
         this.applyRegister(row, events, reason === 'resolve_conflict');
@@ -371,8 +381,18 @@ export class Replicator {
       }
       case Op.JOIN: {
         const existing = this.host.tables.member(cluster, key, pid);
-        this.host.tables.join(cluster, key, pid, meta, time);
-        events?.push(this.host.event('joined', row, reason === 'update' && existing !== undefined ? existing.meta : null, null));
+        if (body.length > 9) {
+          const extension = wireExtension(body[9], body[10]);
+          if (extension === undefined) break; // malformed trailing fields: the op is dropped
+          row = { cluster, key, pid, meta, time, topics: extension.topics, count: extension.count };
+          this.host.tables.join(cluster, key, pid, meta, time, extension.topics, extension.count);
+        } else {
+          this.host.tables.join(cluster, key, pid, meta, time);
+        }
+        // 'count': only the join count changed (count mode), which is no event.
+        if (reason !== 'count' || existing === undefined) {
+          events?.push(this.host.event('joined', row, reason === 'update' && existing !== undefined ? existing.meta : null, null));
+        }
         break;
       }
       case Op.LEAVE:
@@ -692,13 +712,21 @@ export class Replicator {
 }
 
 function toWire(row: Row): WireRow {
-  return [row.key, row.pid, row.meta, row.time];
+  const wire: WireRow = [row.key, row.pid, row.meta, row.time];
+  if (row instanceof MemberRow) {
+    const tail = wireTail(row.topics, row.count);
+    if (tail !== undefined) wire.push(...tail);
+  }
+  return wire;
 }
 
 function fromWire(cluster: ClusterName, wire: unknown, owner: string): RowData | undefined {
   if (!Array.isArray(wire) || typeof wire[0] !== 'string' || !(wire[1] instanceof Pid) || typeof wire[3] !== 'number') return undefined;
   if (wire[1].node !== owner) return undefined; // node authority: a peer only speaks for its own processes
-  return { cluster, key: wire[0], pid: wire[1], meta: wire[2], time: wire[3] };
+  if (wire.length <= 4) return { cluster, key: wire[0], pid: wire[1], meta: wire[2], time: wire[3] };
+  const extension = wireExtension(wire[4], wire[5]);
+  if (extension === undefined) return undefined;
+  return { cluster, key: wire[0], pid: wire[1], meta: wire[2], time: wire[3], topics: extension.topics, count: extension.count };
 }
 
 function stringList(value: unknown): string[] | undefined {

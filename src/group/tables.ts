@@ -133,6 +133,16 @@ export class MemberRow extends RowFields {
   get kind(): 'member' {
     return 'member';
   }
+
+  /** The topics subscribed to (sorted, distinct, frozen), or undefined: every message. */
+  get topics(): readonly string[] | undefined {
+    return undefined;
+  }
+
+  /** How many times the process joined (Group option `joins: 'count'`); 1 otherwise. */
+  get count(): number {
+    return 1;
+  }
 }
 
 class NamedMemberRow extends MemberRow {
@@ -149,11 +159,42 @@ class NamedMemberRow extends MemberRow {
   }
 }
 
+/**
+ * A membership with topics or a join count above 1: only callers that use those features pay
+ * for the two extra slots (and the cluster slot, default cluster or not).
+ */
+class ExtendedMemberRow extends MemberRow {
+  readonly #cluster: Cluster;
+  readonly #topics: readonly string[] | undefined;
+  readonly #count: number;
+
+  constructor(cluster: Cluster, key: string, pid: Pid, meta: unknown, time: number, topics: readonly string[] | undefined, count: number) {
+    super(key, pid, meta, time);
+    this.#cluster = cluster;
+    this.#topics = topics;
+    this.#count = count;
+    Object.freeze(this);
+  }
+
+  override get cluster(): Cluster {
+    return this.#cluster;
+  }
+
+  override get topics(): readonly string[] | undefined {
+    return this.#topics;
+  }
+
+  override get count(): number {
+    return this.#count;
+  }
+}
+
 export function registryRow(cluster: Cluster, key: string, pid: Pid, meta: unknown, time: number): RegistryRow {
   return cluster === null ? new RegistryRow(key, pid, meta, time) : new NamedRegistryRow(cluster, key, pid, meta, time);
 }
 
-export function memberRow(cluster: Cluster, key: string, pid: Pid, meta: unknown, time: number): MemberRow {
+export function memberRow(cluster: Cluster, key: string, pid: Pid, meta: unknown, time: number, topics?: readonly string[], count = 1): MemberRow {
+  if (topics !== undefined || count !== 1) return new ExtendedMemberRow(cluster, key, pid, meta, time, topics, count);
   return cluster === null ? new MemberRow(key, pid, meta, time) : new NamedMemberRow(cluster, key, pid, meta, time);
 }
 
@@ -317,11 +358,14 @@ export class GroupTables {
 
   // ---- process groups -------------------------------------------------------------------------
 
-  /** Insert or replace the membership of `pid` in (cluster, key). Returns the previous row of that pid. */
-  join(cluster: Cluster, key: string, pid: Pid, meta: unknown, time: number): MemberRow | undefined {
+  /**
+   * Insert or replace the membership of `pid` in (cluster, key). Returns the previous row of that
+   * pid. `topics` (undefined: every message) and `count` (joins, default 1) are stored as given.
+   */
+  join(cluster: Cluster, key: string, pid: Pid, meta: unknown, time: number, topics?: readonly string[], count?: number): MemberRow | undefined {
     checkWrite(cluster, key, pid, time);
     const table = this.tableForWrite(cluster);
-    return this.addMemberRow(table, key, pid, meta, time);
+    return this.addMemberRow(table, key, pid, meta, time, topics, count);
   }
 
   /** Remove the membership of `pid` in (cluster, key) and return it (undefined if not a member). */
@@ -385,6 +429,11 @@ export class GroupTables {
       if (table.groups.has(key)) out.push(key);
     });
     return out;
+  }
+
+  /** Keys of `cluster` that have members: O(1). */
+  groupCount(cluster: Cluster): number {
+    return this.tableForRead(cluster)?.groups.size ?? 0;
   }
 
   /** Memberships in `cluster`, or of one key when `key` is given. */
@@ -499,7 +548,7 @@ export class GroupTables {
   }
 
   /** Insert or replace the membership of `pid` in `key`; returns the replaced row. */
-  private addMemberRow(table: ClusterTable, key: string, pid: Pid, meta: unknown, time: number): MemberRow | undefined {
+  private addMemberRow(table: ClusterTable, key: string, pid: Pid, meta: unknown, time: number, topics?: readonly string[], count?: number): MemberRow | undefined {
     const members = table.groups.get(key);
     let index = -1;
     let previous: MemberRow | undefined;
@@ -512,7 +561,7 @@ export class GroupTables {
       if (index >= 0) previous = members[index];
     }
     const storedKey = members === undefined ? key : members instanceof MemberRow ? members.key : members[0]!.key;
-    const row = memberRow(table.cluster, storedKey, this.canonicalPid(pid), meta, time);
+    const row = memberRow(table.cluster, storedKey, this.canonicalPid(pid), meta, time, topics, count);
     this.attachOwned(row, previous);
     if (members === undefined) {
       table.groups.set(key, row);
@@ -631,7 +680,8 @@ export class GroupTables {
     return out.sort(compareRows);
   }
 
-  private forEachOwnedRow(node: string, fn: (row: Row) => void): void {
+  /** Call `fn` for every row owned by `node` (owner index order): O(rows of that node). */
+  forEachOwnedRow(node: string, fn: (row: Row) => void): void {
     const pids = this.byOwner.get(node);
     if (pids === undefined) return;
     pids.forEachEntry((entry) => {
@@ -787,6 +837,11 @@ function checkClusterTable(table: ClusterTable, reached: Map<Row, number>, probl
       const row = rows[i]!;
       if (!(row instanceof MemberRow)) problems.push(`${at}: groups[${show(key)}][${i}] is not a MemberRow`);
       if (row.key !== key || row.cluster !== table.cluster) problems.push(`${at}: groups[${show(key)}] holds ${describe(row)}`);
+      if (!Number.isInteger(row.count) || row.count < 1) problems.push(`${at}: ${describe(row)} has join count ${row.count}`);
+      const topics = row.topics;
+      if (topics !== undefined && (topics.length === 0 || topics.some((t, j) => j > 0 && topics[j - 1]! >= t))) {
+        problems.push(`${at}: ${describe(row)} has topics not sorted, distinct and non-empty`);
+      }
       if (i > 0 && rows[i - 1]!.pid.compare(row.pid) >= 0) {
         problems.push(`${at}: members of ${show(key)} not in strict Pid order at ${i}`);
       }
