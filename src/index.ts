@@ -48,3 +48,6 @@ export type { Entry, WriteOptions, ReadOptions, MembersOptions, DispatchOptions 
 export { ALL } from './group/events.js';
 export type { GroupEvent, GroupEventType, GroupEventMessage, GroupEventCallback, GroupEventInfo, Pattern, Subscriber } from './group/events.js';
 export type { GroupOptions, GroupLogLevel, ConflictResolver, RegistryConflict, ConflictEntry } from './group/options.js';
+export { Roles } from './roles/roles.js';
+export type { RolesOptions } from './roles/options.js';
+export type { RoleEvent, RoleEventType, RoleEventListener } from './roles/events.js';
