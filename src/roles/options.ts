@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../errors.js';
 import { Group } from '../group/group.js';
+import type { RoleEventListener, RoleEventType } from './events.js';
 
 export interface RolesOptions {
   /**
@@ -16,6 +17,11 @@ export interface RolesOptions {
    * and stopped with the Roles; default '$roles'), or a running Group to share (left running).
    */
   group?: string | Group;
+  /**
+   * Listeners attached before the first scope is joined, so they see this node's own nodeAdded
+   * and initial roles too (ClusterHelper's event_handler). Later: `roles.on(type, listener)`.
+   */
+  on?: Partial<Record<RoleEventType, RoleEventListener>>;
 }
 
 export interface ResolvedRolesOptions {
@@ -23,6 +29,7 @@ export interface ResolvedRolesOptions {
   /** Scope → roles to add, in the order scopes are joined. */
   readonly initial: ReadonlyMap<string, readonly unknown[]>;
   readonly group: string | Group;
+  readonly on: ReadonlyArray<readonly [unknown, unknown]>;
 }
 
 export const DEFAULT_SCOPE = 'default';
@@ -30,7 +37,7 @@ export const DEFAULT_GROUP = '$roles';
 /** The Group's limit on cluster names (they travel in every HELLO). */
 const MAX_SCOPE_LENGTH = 255;
 
-const KNOWN = new Set(['roles', 'scopes', 'scope', 'group']);
+const KNOWN = new Set(['roles', 'scopes', 'scope', 'group', 'on']);
 
 export function resolveRolesOptions(options: RolesOptions | undefined): ResolvedRolesOptions {
   if (options === undefined) options = {};
@@ -65,7 +72,11 @@ export function resolveRolesOptions(options: RolesOptions | undefined): Resolved
   if (!(group instanceof Group) && (typeof group !== 'string' || group === '')) {
     throw new InvalidArgumentError('Roles.start: "group" must be a Group name (a non-empty string) or a running Group');
   }
-  return { defaultScope, initial, group };
+  const { on } = options;
+  if (on !== undefined && (typeof on !== 'object' || on === null)) {
+    throw new InvalidArgumentError('Roles.start: "on" must be an object {roleAdded?, roleRemoved?, nodeAdded?, nodeRemoved?} of listeners');
+  }
+  return { defaultScope, initial, group, on: on === undefined ? [] : Object.entries(on) };
 }
 
 /** Validate a scope name: a non-empty string of at most 255 characters. */

@@ -71,6 +71,7 @@ export class Roles {
     }
     const roles = new Roles(node, group, owns, resolved.defaultScope);
     try {
+      for (const [type, listener] of resolved.on) roles.listeners.add(type, listener, 'Roles.start: option "on"');
       for (const [scope, list] of resolved.initial) {
         roles.joinScope(scope);
         if (list.length > 0) roles.addRoles(list, scope);
