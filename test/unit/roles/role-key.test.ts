@@ -54,7 +54,7 @@ describe('roleKey', () => {
       [new Map(), /a Map/],
       [new Set([1]), /a Set/],
       [{ a: [1, { b: undefined }] }, /role\.a\[1\]\.b is undefined/],
-      [[1, , 3], /role\[1\] is undefined/], // eslint-disable-line no-sparse-arrays
+      [[1, , 3], /role\[1\] is undefined/],
       [JSON.parse('{"__proto__": 1}'), /__proto__/],
     ];
     for (const [role, message] of cases) {
