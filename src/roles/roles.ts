@@ -15,6 +15,8 @@ interface Scope {
   readonly view: ScopeView;
   /** This node's roles in the scope: role key → role (the source of truth for our own rows). */
   readonly mine: Map<string, unknown>;
+  /** getMyRoles' answer, sorted by role key, built on first read after a change. */
+  myList: unknown[] | undefined;
   readonly onEvents: GroupEventCallback<unknown>;
 }
 
@@ -113,6 +115,7 @@ export class Roles {
         // A copy: the caller may go on changing its object, the role may not change under its key.
         const value = typeof role === 'object' && role !== null ? structuredClone(role) : role;
         s.mine.set(key, value);
+        s.myList = undefined;
         this.group.join(ROLE_PREFIX + key, value, { pid: this.pid, cluster: s.name });
       }
     });
@@ -124,6 +127,7 @@ export class Roles {
     this.batch(s, () => {
       for (const key of keys.keys()) {
         if (!s.mine.delete(key)) continue;
+        s.myList = undefined;
         this.group.leave(ROLE_PREFIX + key, { pid: this.pid, cluster: s.name });
       }
     });
@@ -134,7 +138,7 @@ export class Roles {
     this.assertRunning('joinScope');
     const name = scopeName(scope, 'joinScope');
     if (this.scopes.has(name)) throw new InvalidArgumentError(`joinScope: this node has already joined scope "${name}"`);
-    const s: Scope = { name, view: new ScopeView(name), mine: new Map(), onEvents: (events) => this.onEvents(s, events) };
+    const s: Scope = { name, view: new ScopeView(name), mine: new Map(), myList: undefined, onEvents: (events) => this.onEvents(s, events) };
     this.group.connect(name);
     this.scopes.set(name, s);
     this.group.monitor(ALL, s.onEvents, { cluster: name });
@@ -173,7 +177,8 @@ export class Roles {
   /** This node's roles in the scope. */
   getMyRoles(scope?: string | null): unknown[] {
     const s = this.scope(scope, 'getMyRoles');
-    return [...s.mine.keys()].sort().map((k) => s.mine.get(k));
+    s.myList ??= [...s.mine.keys()].sort().map((k) => s.mine.get(k));
+    return s.myList.slice();
   }
 
   /** Whether `node` has `role` in the scope. */

@@ -13,8 +13,8 @@ const key = (role: unknown): string => roleKey(role, 'test');
 
 /** Role values: JSON-like, with bigints, and -0 left out (it is the same role as 0, checked apart). */
 const roleArb = fc.letrec((tie) => ({
-  leaf: fc.oneof(fc.string(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }).filter((x) => !Object.is(x, -0)), fc.boolean(), fc.constant(null), fc.bigInt()),
-  node: fc.oneof({ depthSize: 'small' }, tie('leaf'), fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(fc.string().filter((k) => k !== '__proto__'), tie('node'), { maxKeys: 4 })),
+  leaf: fc.oneof(fc.string({ unit: 'grapheme' }), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }).filter((x) => !Object.is(x, -0)), fc.boolean(), fc.constant(null), fc.bigInt()),
+  node: fc.oneof({ depthSize: 'small' }, tie('leaf'), fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(fc.string().filter((k) => k !== '__proto__'), tie('node'), { maxKeys: 4, noNullPrototype: true })),
 })).node;
 
 describe('roleKey', () => {
@@ -41,6 +41,8 @@ describe('roleKey', () => {
     const distinct = [1, '1', 1n, '1n', [1], '[1]', true, 'true', null, 'null', { a: 1 }, [['a', 1]], '', [], {}, 0];
     expect(new Set(distinct.map(key)).size).toBe(distinct.length);
     expect(key(-0)).toBe(key(0));
+    // A null-prototype object is the plain object it looks like (the wire makes it one anyway).
+    expect(key(Object.assign(Object.create(null) as object, { a: 1 }))).toBe(key({ a: 1 }));
   });
 
   it('refuses what is not a plain value, naming where the problem is', () => {
@@ -56,6 +58,8 @@ describe('roleKey', () => {
       [{ a: [1, { b: undefined }] }, /role\.a\[1\]\.b is undefined/],
       [[1, , 3], /role\[1\] is undefined/],
       [JSON.parse('{"__proto__": 1}'), /__proto__/],
+      ['\uD800', /the role is a string with a lone surrogate/],
+      [{ a: ['ok', 'x\uDC00'] }, /role\.a\[1\] is a string with a lone surrogate/],
     ];
     for (const [role, message] of cases) {
       expect(() => key(role)).toThrow(message);
@@ -67,7 +71,7 @@ describe('roleKey', () => {
     }
     const cycle: Record<string, unknown> = {};
     cycle['self'] = cycle;
-    expect(() => key(cycle)).toThrow(/role\.self is a cycle/);
+    expect(() => key(cycle)).toThrow(/role(\.self)+ is a value nested deeper than \d+ levels \(or a cycle\)/);
     let deep: unknown = 1;
     for (let i = 0; i <= MAX_ROLE_DEPTH; i++) deep = [deep];
     expect(() => key(deep)).toThrow(/nested deeper than/);
