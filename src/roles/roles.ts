@@ -74,10 +74,7 @@ export class Roles {
     const roles = new Roles(node, group, owns, resolved.defaultScope);
     try {
       for (const [type, listener] of resolved.on) roles.listeners.add(type, listener, 'Roles.start: option "on"');
-      for (const [scope, list] of resolved.initial) {
-        roles.joinScope(scope);
-        if (list.length > 0) roles.addRoles(list, scope);
-      }
+      for (const [scope, list] of resolved.initial) roles.join(scope, list, 'Roles.start');
     } catch (error) {
       await roles.stop();
       throw error;
@@ -112,8 +109,7 @@ export class Roles {
     this.batch(s, () => {
       for (const [key, role] of keys) {
         if (s.mine.has(key)) continue;
-        // A copy: the caller may go on changing its object, the role may not change under its key.
-        const value = typeof role === 'object' && role !== null ? structuredClone(role) : role;
+        const value = copy(role);
         s.mine.set(key, value);
         s.myList = undefined;
         this.group.join(ROLE_PREFIX + key, value, { pid: this.pid, cluster: s.name });
@@ -135,16 +131,33 @@ export class Roles {
 
   /** Join a scope: this node appears in it (with no roles yet) and sees its nodes and roles. */
   joinScope(scope: string): void {
-    this.assertRunning('joinScope');
-    const name = scopeName(scope, 'joinScope');
-    if (this.scopes.has(name)) throw new InvalidArgumentError(`joinScope: this node has already joined scope "${name}"`);
+    this.join(scope, [], 'joinScope');
+  }
+
+  private join(scope: string, roles: readonly unknown[], what: string): void {
+    this.assertRunning(what);
+    const name = scopeName(scope, what);
+    if (this.scopes.has(name)) throw new InvalidArgumentError(`${what}: this node has already joined scope "${name}"`);
+    const keys = this.keysOf(roles, what);
     const s: Scope = { name, view: new ScopeView(name), mine: new Map(), myList: undefined, onEvents: (events) => this.onEvents(s, events) };
     this.group.connect(name);
     this.scopes.set(name, s);
     this.group.monitor(ALL, s.onEvents, { cluster: name });
     // Rows the Group already holds for this cluster (a shared Group) enter the view as if they had just arrived.
     this.onEvents(s, this.tableRows(name));
-    this.group.join(MARKER_KEY, {}, { pid: this.pid, cluster: name });
+    for (const [key, role] of keys) s.mine.set(key, copy(role));
+    this.assert(s);
+  }
+
+  /**
+   * Join this node's rows of a scope: the roles first, the marker last, so every node sees the
+   * node appear with its roles (one nodeAdded), not bare and then gaining them.
+   */
+  private assert(s: Scope): void {
+    this.batch(s, () => {
+      for (const [key, role] of s.mine) this.group.join(ROLE_PREFIX + key, role, { pid: this.pid, cluster: s.name });
+      this.group.join(MARKER_KEY, {}, { pid: this.pid, cluster: s.name });
+    });
   }
 
   /** Leave a scope: this node and its roles in it disappear from every node's view of it. */
@@ -328,15 +341,15 @@ export class Roles {
     this.node.logger.warn({ event: 'roles_process_down', reason: down.reason }, 'the roles process exited; restarting it');
     this.pid = this.spawn();
     this.down = this.node.monitor(this.pid, (d) => this.onDown(d));
-    for (const s of this.scopes.values()) {
-      this.batch(s, () => {
-        this.group.join(MARKER_KEY, {}, { pid: this.pid, cluster: s.name });
-        for (const [key, role] of s.mine) this.group.join(ROLE_PREFIX + key, role, { pid: this.pid, cluster: s.name });
-      });
-    }
+    for (const s of this.scopes.values()) this.assert(s);
   }
 
   private assertRunning(what: string): void {
     if (!this.running) throw new NotRunningError(`${what}: Roles on node ${this.node.name} has stopped`);
   }
+}
+
+/** A copy: the caller may go on changing its object, the role may not change under its key. */
+function copy(role: unknown): unknown {
+  return typeof role === 'object' && role !== null ? structuredClone(role) : role;
 }

@@ -76,6 +76,8 @@ describe('Roles on 10 nodes (memory network)', () => {
         expect(added).toHaveLength(1);
         // Canonical key order: a string ("...) sorts before an array ([...).
         expect(added[0]!.roles).toEqual(['fresh', ['tuple', 2]]);
+        // It appeared with its roles: no bare nodeAdded followed by a roleAdded.
+        expect(eventsAbout(c.events.get(n)!, 'roleAdded', 'late')).toEqual([]);
         expect(c.r(n).getRoles('late')).toEqual(added[0]!.roles);
       }
       expect(r.checkConsistency()).toEqual([]);
