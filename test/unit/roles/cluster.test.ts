@@ -85,6 +85,10 @@ describe('Roles on 10 nodes (memory network)', () => {
       await r.stop();
     }
     await c.sim.until(() => everywhere(c, (n) => !c.r(n).allNodes().includes('late')), 'stopped node gone');
+    for (const n of c.live()) {
+      const gone = eventsAbout(c.events.get(n)!, 'nodeRemoved', 'late');
+      expect(gone.map((e) => [e.roles, e.reason])).toEqual([[['fresh', ['tuple', 2]], { nodedown: 'late' }]]);
+    }
     c.consistent();
   });
 
