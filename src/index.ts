@@ -49,3 +49,6 @@ export { ALL } from './group/events.js';
 export { TenantView, parseTenantKey, TENANT_PREFIX } from './group/tenant.js';
 export type { GroupEvent, GroupEventType, GroupEventMessage, GroupEventCallback, GroupEventInfo, GroupLifecycleEvent, GroupLifecycleMessage, GroupLifecycleCallback, Pattern, Subscriber } from './group/events.js';
 export type { GroupOptions, GroupLogLevel, ConflictResolver, RegistryConflict, ConflictEntry } from './group/options.js';
+export { Roles } from './roles/roles.js';
+export type { RolesOptions } from './roles/options.js';
+export type { RoleEvent, RoleEventType, RoleEventListener } from './roles/events.js';
