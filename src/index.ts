@@ -48,3 +48,7 @@ export type { Entry, WriteOptions, ReadOptions, MembersOptions, DispatchOptions 
 export { ALL } from './group/events.js';
 export type { GroupEvent, GroupEventType, GroupEventMessage, GroupEventCallback, GroupEventInfo, Pattern, Subscriber } from './group/events.js';
 export type { GroupOptions, GroupLogLevel, ConflictResolver, RegistryConflict, ConflictEntry } from './group/options.js';
+export { startDashboard } from './dashboard/server.js';
+export type { Dashboard, DashboardOptions, DashboardInProcessApi } from './dashboard/server.js';
+export type { DashboardRoles, ClusterJson, NodeJson, EntryJson, ListJson, MetricsJson, RegistryQuery, GroupsQuery, MembersQuery } from './dashboard/api.js';
+export type { DashboardEvent, DashboardEventType, EventFilter } from './dashboard/sse.js';
