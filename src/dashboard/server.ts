@@ -10,7 +10,7 @@ import { InvalidArgumentError, RollcallError } from '../errors.js';
 import type { Group } from '../group/group.js';
 import { Node } from '../node/node.js';
 import type { Timer } from '../time/clock.js';
-import { DashboardApi, type ClusterSelector, type DashboardRoles, type GroupsQuery, type MembersQuery, type RegistryQuery } from './api.js';
+import { DashboardApi, type ClusterSelector, type DashboardRoles, type GroupsQuery, type MembersQuery, type MetricsJson, type RegistryQuery } from './api.js';
 import { ASSETS } from './assets.js';
 import { checkToken, newToken, presentedToken, sameToken, tokenCookie } from './auth.js';
 import { stringify } from './json.js';
@@ -49,7 +49,7 @@ export interface DashboardInProcessApi {
   registry: DashboardApi['registry'];
   groups: DashboardApi['groupList'];
   members: DashboardApi['members'];
-  metrics: DashboardApi['metrics'];
+  metrics(): MetricsJson & { eventStreams: { open: number; max: number; dropped: number } };
   /** Listen to the event stream (with an optional filter); returns the unsubscribe function. */
   events(listener: (event: DashboardEvent) => void, filter?: EventFilter): () => void;
   /** Drop the link to a peer; throws InvalidArgumentError unless writes are enabled. */
@@ -123,6 +123,11 @@ export async function startDashboard(node: Node, options: DashboardOptions = {})
     feed.watch(api.groups());
   }, SAMPLE_MS);
 
+  const metrics = (): MetricsJson & { eventStreams: { open: number; max: number; dropped: number } } => ({
+    ...api.metrics(),
+    eventStreams: { open: hub.size, max: limits.maxClients, dropped: hub.dropped },
+  });
+
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
     const path = url.pathname;
@@ -169,7 +174,7 @@ export async function startDashboard(node: Node, options: DashboardOptions = {})
       case '/api/groups/members':
         return sendJson(res, 200, api.members(membersQuery(q)));
       case '/api/metrics':
-        return sendJson(res, 200, api.metrics());
+        return sendJson(res, 200, metrics());
       case '/metrics': {
         // HOOK(prometheus): wired by passing `metricsText` (createMetrics(...).metricsText).
         if (options.metricsText === undefined) throw new HttpError(501, 'not_implemented', 'Prometheus metrics are not enabled on this dashboard');
@@ -238,7 +243,7 @@ export async function startDashboard(node: Node, options: DashboardOptions = {})
       registry: (q?: RegistryQuery) => api.registry(q),
       groups: (q?: GroupsQuery) => api.groupList(q),
       members: (q: MembersQuery) => api.members(q),
-      metrics: () => api.metrics(),
+      metrics,
       events: (listener, filter = {}) => feed.subscribe((e) => {
         if (matchesFilter(filter, e)) listener(e);
       }),

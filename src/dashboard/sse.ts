@@ -1,8 +1,10 @@
 /**
  * The live event stream: Group events (group.monitor(ALL) per cluster of each Group shown) and
  * nodeup/nodedown, as JSON, to in-process listeners and to Server-Sent-Events clients. Bounded:
- * at most `maxClients` streams, and a client whose unsent output passes `maxBufferBytes` (it
- * does not read) is dropped rather than buffered without end.
+ * at most `maxClients` streams, and a client that does not keep up is dropped rather than
+ * buffered without end: when its unsent output is still above `maxBufferBytes` at a check (once
+ * a second: a burst of events written in one turn is not yet a slow client), or at once when it
+ * passes four times that. A browser's EventSource reconnects by itself.
  */
 import type { ServerResponse } from 'node:http';
 import { InvalidArgumentError } from '../errors.js';
@@ -159,9 +161,10 @@ export interface SseLimits {
   maxClients: number;
   maxBufferBytes: number;
   keepAliveMs: number;
+  checkMs: number;
 }
 
-export const DEFAULT_SSE_LIMITS: SseLimits = { maxClients: 32, maxBufferBytes: 1 << 20, keepAliveMs: 15_000 };
+export const DEFAULT_SSE_LIMITS: SseLimits = { maxClients: 32, maxBufferBytes: 1 << 20, keepAliveMs: 15_000, checkMs: 1000 };
 
 interface Client {
   res: ServerResponse;
@@ -175,6 +178,7 @@ export class SseHub {
   private readonly limits: SseLimits;
   private readonly clients = new Set<Client>();
   private readonly keepAlive: NodeJS.Timeout;
+  private readonly check: NodeJS.Timeout;
   private nextId = 0;
   /** Clients dropped for not reading (for tests and the metrics page). */
   dropped = 0;
@@ -187,6 +191,10 @@ export class SseHub {
       for (const c of this.clients) this.write(c, ': keep-alive\n\n');
     }, limits.keepAliveMs);
     this.keepAlive.unref();
+    this.check = setInterval(() => {
+      for (const c of [...this.clients]) if (c.res.writableLength > limits.maxBufferBytes) this.drop(c);
+    }, limits.checkMs);
+    this.check.unref();
   }
 
   get size(): number {
@@ -215,6 +223,7 @@ export class SseHub {
 
   close(): void {
     clearInterval(this.keepAlive);
+    clearInterval(this.check);
     for (const c of [...this.clients]) {
       this.remove(c);
       c.res.end();
@@ -222,13 +231,14 @@ export class SseHub {
   }
 
   private write(client: Client, text: string): void {
-    if (client.res.writableLength > this.limits.maxBufferBytes) {
-      this.dropped++;
-      this.remove(client);
-      client.res.destroy();
-      return;
-    }
-    client.res.write(text);
+    if (client.res.writableLength > 4 * this.limits.maxBufferBytes) this.drop(client);
+    else client.res.write(text);
+  }
+
+  private drop(client: Client): void {
+    this.dropped++;
+    this.remove(client);
+    client.res.destroy();
   }
 
   private remove(client: Client): void {
