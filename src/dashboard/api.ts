@@ -19,6 +19,8 @@ export const MAX_LIMIT = 1000;
 /** Nodes seen down are remembered (to show them as down) up to this many. */
 const MAX_DOWN_NODES = 256;
 const MAX_PREFIX_CHARS = 1024;
+/** The event-loop delay sampler's timer period; its readings include it, so it is subtracted. */
+const LOOP_RESOLUTION_MS = 10;
 
 /**
  * Roles of nodes, as the caller knows them: this node's roles, or roles by node name, or a
@@ -148,7 +150,7 @@ export class DashboardApi {
     this.stats = options.stats;
     node.on('nodeup', this.onUp);
     node.on('nodedown', this.onDown);
-    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     this.loopDelay.enable();
   }
 
@@ -364,8 +366,9 @@ function checkPrefix(prefix: string | undefined, what: string): string {
   return prefix;
 }
 
+/** Delay beyond the sampler's own period, in ms with two decimals. */
 function ms(ns: number): number {
-  return Math.round(ns / 1e4) / 100;
+  return Math.max(0, Math.round((ns / 1e6 - LOOP_RESOLUTION_MS) * 100) / 100);
 }
 
 function compare(a: string, b: string): number {

@@ -235,7 +235,7 @@ const js = `'use strict';
     });
   }
   function setOptions(select, options) {
-    var current = select.value;
+    var current = select.options.length > 0 ? select.value : options[0][0];
     var key = JSON.stringify(options);
     if (select.getAttribute('data-options') === key) return;
     select.setAttribute('data-options', key);
@@ -329,10 +329,12 @@ const js = `'use strict';
   }
 
   // ---- metrics ----
-  function sparkline(values) {
+  /** A minute of samples, the newest at the right edge (a young dashboard fills from the right). */
+  function sparkline(values, slots) {
     var w = 240, h = 50, max = Math.max.apply(null, values.concat([1]));
-    var step = values.length > 1 ? w / (values.length - 1) : w;
-    var points = values.map(function (v, i) { return (i * step).toFixed(1) + ',' + (h - 2 - (v / max) * (h - 4)).toFixed(1); }).join(' ');
+    var step = w / Math.max(1, slots - 1);
+    var offset = w - (values.length - 1) * step;
+    var points = values.map(function (v, i) { return (offset + i * step).toFixed(1) + ',' + (h - 2 - (v / max) * (h - 4)).toFixed(1); }).join(' ');
     var ns = 'http://www.w3.org/2000/svg';
     var svg = document.createElementNS(ns, 'svg');
     svg.setAttribute('viewBox', '0 0 ' + w + ' ' + h);
@@ -359,7 +361,7 @@ const js = `'use strict';
         value.textContent = String(last);
         box.appendChild(title);
         box.appendChild(value);
-        box.appendChild(sparkline(series));
+        box.appendChild(sparkline(series, m.windowSeconds));
         charts.appendChild(box);
       });
       $('#stats').textContent = m.stats === null ? '' : JSON.stringify(m.stats, null, 2);
