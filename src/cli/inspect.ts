@@ -2,7 +2,39 @@
  * `rollcall inspect <dashboard URL or host:port>`: nodes, registry keys and groups of a running
  * cluster as text tables (or JSON for scripts), read from a node's dashboard JSON API.
  */
-import type { ClusterJson, EntryJson, ListJson } from '../dashboard/api.js';
+
+// The shapes of the dashboard's answers that this command reads (docs/api.md "Dashboard JSON
+// API"), restated rather than imported: cli/ and dashboard/ are sibling layers, and a client
+// should depend on the documented wire format, not on the server's types.
+interface ListJson<T> {
+  items: T[];
+  total: number;
+  truncated: boolean;
+}
+
+interface EntryJson {
+  group: string;
+  cluster: string | null;
+  key: string;
+  pid: string;
+  node: string;
+  meta: unknown;
+}
+
+interface ClusterJson {
+  node: string;
+  nodes: Array<{
+    name: string;
+    link: string;
+    incarnation: number | null;
+    address: string | null;
+    heartbeatAgeMs: number | null;
+    eventLoopDelayMs: { p99: number } | null;
+    roles: readonly string[] | null;
+    entries: Array<{ group: string; cluster: string | null; registrations: number; memberships: number }>;
+    down?: { reason: string };
+  }>;
+}
 
 export interface InspectIo {
   out(text: string): void;

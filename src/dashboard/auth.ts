@@ -38,7 +38,13 @@ export function presentedToken(req: IncomingMessage): string | undefined {
   if (cookies === undefined) return undefined;
   for (const part of cookies.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === COOKIE_NAME) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === COOKIE_NAME) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return ''; // malformed escapes: a wrong token, not a server error
+      }
+    }
   }
   return undefined;
 }

@@ -133,8 +133,10 @@ export async function startDashboard(node: Node, options: DashboardOptions = {})
     const path = url.pathname;
     const method = req.method ?? 'GET';
     const isWrite = path === '/api/nodes/disconnect';
-    if (isWrite ? method !== 'POST' : method !== 'GET' && method !== 'HEAD') {
-      res.setHeader('Allow', isWrite ? 'POST' : 'GET, HEAD');
+    // HEAD of a stream would hold a connection open for nothing.
+    const headOk = path !== '/api/events';
+    if (isWrite ? method !== 'POST' : method !== 'GET' && (method !== 'HEAD' || !headOk)) {
+      res.setHeader('Allow', isWrite ? 'POST' : headOk ? 'GET, HEAD' : 'GET');
       throw new HttpError(405, 'method_not_allowed', `${method} ${path}: use ${isWrite ? 'POST' : 'GET'}`);
     }
 

@@ -353,6 +353,9 @@ describe('dashboard bad requests', () => {
       expect(res.body.error.code, path).toBe(code);
       expect(typeof res.body.error.message).toBe('string');
     }
+    const badCookie = await fetch(new URL('/api/cluster', dashboard.url), { headers: { Cookie: 'rollcall_dashboard=%E0%A4%A' } });
+    expect(badCookie.status).toBe(401);
+    expect((await getJson(dashboard, '/api/events', { method: 'HEAD' })).status).toBe(405);
     const missing = await getJson(dashboard, '/api/nothing');
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('not_found');
