@@ -338,10 +338,11 @@ function entryJson(group: Group, row: Row): EntryJson {
 function entryCounts(groups: readonly Group[], node: string): NodeEntryCounts[] {
   const out: NodeEntryCounts[] = [];
   for (const group of groups) {
-    for (const cluster of group.tables.clusters()) {
-      const owned = group.tables.snapshotOwned(cluster, node);
-      if (owned.registry.length + owned.members.length === 0) continue;
-      out.push({ group: group.name, cluster, registrations: owned.registry.length, memberships: owned.members.length });
+    const counts = group.tables.countOwned(node);
+    const clusters = [...counts.keys()].sort((a, b) => (a === null ? -1 : b === null ? 1 : compare(a, b)));
+    for (const cluster of clusters) {
+      const c = counts.get(cluster)!;
+      out.push({ group: group.name, cluster, registrations: c.registry, memberships: c.members });
     }
   }
   return out;

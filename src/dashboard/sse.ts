@@ -169,23 +169,30 @@ export const DEFAULT_SSE_LIMITS: SseLimits = { maxClients: 32, maxBufferBytes: 1
 interface Client {
   res: ServerResponse;
   filter: EventFilter;
-  unsubscribe: () => void;
 }
 
 /** The SSE clients of one dashboard. */
 export class SseHub {
-  private readonly feed: EventFeed;
   private readonly limits: SseLimits;
   private readonly clients = new Set<Client>();
   private readonly keepAlive: NodeJS.Timeout;
   private readonly check: NodeJS.Timeout;
+  private readonly unsubscribe: () => void;
   private nextId = 0;
   /** Clients dropped for not reading (for tests and the metrics page). */
   dropped = 0;
 
   constructor(feed: EventFeed, limits: SseLimits) {
-    this.feed = feed;
     this.limits = limits;
+    // One subscription for every client: each event is serialized once, only if someone wants it.
+    this.unsubscribe = feed.subscribe((event) => {
+      let text: string | undefined;
+      for (const c of [...this.clients]) {
+        if (!matches(c.filter, event)) continue;
+        text ??= `id: ${++this.nextId}\ndata: ${stringify(event)}\n\n`;
+        this.write(c, text);
+      }
+    });
     // Real time on purpose: proxies close idle connections in real seconds, whatever the node's clock.
     this.keepAlive = setInterval(() => {
       for (const c of this.clients) this.write(c, ': keep-alive\n\n');
@@ -208,13 +215,7 @@ export class SseHub {
   /** Turn a response into an event stream (the caller checked `full` and authorization). */
   open(res: ServerResponse, filter: EventFilter, headers: Record<string, string>): void {
     res.writeHead(200, { ...headers, 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
-    const client: Client = {
-      res,
-      filter,
-      unsubscribe: this.feed.subscribe((event) => {
-        if (matches(client.filter, event)) this.write(client, `id: ${++this.nextId}\ndata: ${stringify(event)}\n\n`);
-      }),
-    };
+    const client: Client = { res, filter };
     this.clients.add(client);
     res.on('close', () => this.remove(client));
     // Tells the browser the stream is open, and how soon to retry after a drop.
@@ -224,6 +225,7 @@ export class SseHub {
   close(): void {
     clearInterval(this.keepAlive);
     clearInterval(this.check);
+    this.unsubscribe();
     for (const c of [...this.clients]) {
       this.remove(c);
       c.res.end();
@@ -242,7 +244,6 @@ export class SseHub {
   }
 
   private remove(client: Client): void {
-    if (!this.clients.delete(client)) return;
-    client.unsubscribe();
+    this.clients.delete(client);
   }
 }

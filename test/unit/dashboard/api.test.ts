@@ -190,6 +190,13 @@ describe('dashboard API content', () => {
     expect(limited.body.items).toHaveLength(2);
     // The in-process API gives the same, without a token.
     expect(dashboard.api.registry({ prefix: 'user/', cluster: null })).toEqual(users.body);
+    // Entry counts per cluster, the default one first.
+    const nodeA = dashboard.api.cluster().nodes.find((n) => n.name === 'a')!;
+    expect(nodeA.entries).toEqual([
+      { group: 'app', cluster: null, registrations: 1, memberships: 0 },
+      { group: 'app', cluster: 'eu', registrations: 1, memberships: 0 },
+    ]);
+    expect(dashboard.api.cluster().groups).toEqual([{ name: 'app', clusters: [null, 'eu'], peers: ['b', 'c'] }]);
   });
 
   it('/api/groups and /api/groups/members', async () => {
