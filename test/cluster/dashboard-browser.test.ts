@@ -21,6 +21,8 @@ const reconnect = { initialMs: 50, maxMs: 300 };
 
 const title = available || required ? 'dashboard in a real browser' : `dashboard in a real browser (SKIPPED: no chromium at ${CHROMIUM}; apt-get install -y chromium)`;
 
+if (!available && !required) console.warn(`test/cluster/dashboard-browser.test.ts: ${title}`);
+
 describe.skipIf(!available && !required)(title, () => {
   let cluster: TestCluster | undefined;
   let browser: Browser | undefined;
