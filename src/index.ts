@@ -52,3 +52,7 @@ export type { GroupOptions, GroupLogLevel, ConflictResolver, RegistryConflict, C
 export { Roles } from './roles/roles.js';
 export type { RolesOptions } from './roles/options.js';
 export type { RoleEvent, RoleEventType, RoleEventListener } from './roles/events.js';
+export { startDashboard } from './dashboard/server.js';
+export type { Dashboard, DashboardOptions, DashboardInProcessApi } from './dashboard/server.js';
+export type { DashboardRoles, ClusterJson, NodeJson, EntryJson, ListJson, MetricsJson, RegistryQuery, GroupsQuery, MembersQuery } from './dashboard/api.js';
+export type { DashboardEvent, DashboardEventType, EventFilter } from './dashboard/sse.js';

@@ -10,3 +10,4 @@ export { encode, decode } from './wire/codec.js';
 export { FrameType, frameTypeName } from './wire/types.js';
 export { silentLogger, defaultLogger } from './observability/logger.js';
 export { resolveNodeOptions, DEFAULTS } from './node/options.js';
+// startDashboard is public (./index.js, re-exported above); test node processes reach it as api.startDashboard.

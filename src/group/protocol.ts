@@ -101,6 +101,12 @@ export function attachGroup(node: Node, name: string, endpoint: GroupEndpoint): 
   router.groups.set(name, endpoint);
 }
 
+/** The Group instances running on a node now (the dashboard shows them when not given a list). */
+export function attachedGroups(node: Node): GroupEndpoint[] {
+  const router = routers.get(node);
+  return router === undefined ? [] : [...router.groups.values()];
+}
+
 export function detachGroup(node: Node, name: string): void {
   routers.get(node)?.groups.delete(name);
 }

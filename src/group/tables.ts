@@ -501,6 +501,18 @@ export class GroupTables {
     return snapshot;
   }
 
+  /** Registrations and memberships owned by `node`, per cluster: one pass over its rows (the dashboard's counts). */
+  countOwned(node: string): Map<Cluster, { registry: number; members: number }> {
+    const counts = new Map<Cluster, { registry: number; members: number }>();
+    this.forEachOwnedRow(node, (row) => {
+      let c = counts.get(row.cluster);
+      if (c === undefined) counts.set(row.cluster, (c = { registry: 0, members: 0 }));
+      if (row instanceof RegistryRow) c.registry++;
+      else c.members++;
+    });
+    return counts;
+  }
+
   /** Owner nodes that have at least one row, in string order. */
   ownerNodes(): string[] {
     return [...this.byOwner.keys()].sort(compareStrings);

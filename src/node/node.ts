@@ -413,6 +413,12 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     return this.mesh.queuedBytes(peer);
   }
 
+  /** @internal Milliseconds since anything (a heartbeat at least) arrived from a connected peer; undefined when not connected. */
+  heartbeatAge(peer: string): number | undefined {
+    const at = this.mesh.lastReceivedAt(peer);
+    return at === undefined ? undefined : Math.max(0, this.clock.now() - at);
+  }
+
   /** @internal Fault injection for tests: lose frames to/from a peer as in a partition. */
   block(peer: string, options?: { in?: boolean; out?: boolean; closeNow?: boolean }): void {
     this.mesh.block(peer, options);

@@ -166,6 +166,11 @@ export class Mesh implements LinkOwner {
     return this.links.get(peer)?.queuedBytes ?? 0;
   }
 
+  /** When (clock.now()) anything last arrived from a connected peer; undefined when not connected. */
+  lastReceivedAt(peer: string): number | undefined {
+    return this.links.get(peer)?.lastReceivedAt;
+  }
+
   /**
    * Make sure we are connected (or connecting) to a candidate. Cheap to call repeatedly: known,
    * connected and in-progress peers are skipped. `name` is optional (DNS gives only addresses).
