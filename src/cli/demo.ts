@@ -13,7 +13,6 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { CliError, EXIT_OK, formatHelp, parseCommand, type Command, type CommandSpec } from './command.js';
 import type { DemoCommand } from './demo-node.js';
-import { dashboardHook } from './extensions.js';
 import { COOKIE_ENV } from './node-config.js';
 
 export const DEMO_SPEC: CommandSpec = {
@@ -150,8 +149,8 @@ async function tour(cluster: DemoCluster, keep: boolean): Promise<void> {
   console.log(bold('Rollcall demo: three nodes on 127.0.0.1, three OS processes'));
   step('Start node a, then b and c with a as their only seed');
   const common = ['--listen', '127.0.0.1:0', '--group', 'chat', '--log-level', 'silent'];
-  const a = await cluster.start('a', [...common, ...(dashboardHook === undefined ? [] : ['--dashboard', '127.0.0.1:0'])]);
-  say(a.dashboardUrl === undefined ? 'dashboard: not available in this build' : `dashboard: ${a.dashboardUrl}  (open it now to watch the tour live)`);
+  const a = await cluster.start('a', [...common, '--dashboard', '127.0.0.1:0']);
+  say(`dashboard: ${a.dashboardUrl ?? '(not started)'}  (open it now to watch the tour live)`);
   const [b, c] = await Promise.all([cluster.start('b', [...common, '--seed', a.seed]), cluster.start('c', [...common, '--seed', a.seed])]);
   const nodes = [a, b, c];
   const t0 = Date.now();

@@ -4,13 +4,13 @@
  */
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, note, UsageError, type Command } from './command.js';
 import { demoCommand } from './demo.js';
+import { runInspect } from './inspect.js';
 import { nodeCommand } from './node-command.js';
 
 const COMMANDS: readonly Command[] = [
   nodeCommand,
   demoCommand,
-  // INTEGRATION POINT: `rollcall inspect` (src/cli/inspect.ts, runInspect(argv): Promise<number>):
-  // { name: 'inspect', summary: 'show the nodes, registry keys, groups and members of a running cluster', run: runInspect },
+  { name: 'inspect', summary: 'show the nodes, registry keys, groups and members of a running cluster', run: (argv) => runInspect(argv) },
 ];
 
 function usage(): string {

@@ -8,7 +8,7 @@ import { startNode, type Node } from '../node/node.js';
 import { defaultLogger, type LogLevel } from '../observability/logger.js';
 import { RollcallError } from '../errors.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, formatHelp, note, parseCommand, UsageError, type Command, type CommandSpec } from './command.js';
-import { dashboardHook, rolesHook, type Running } from './extensions.js';
+import { startNodeDashboard, startRoles, type Running, type RunningRoles } from './extensions.js';
 import { COOKIE_ENV, DEFAULT_LISTEN, resolveNodeConfig, type CliNodeConfig, type NodeFlags } from './node-config.js';
 import { StartupReport, tapLogger } from './startup-report.js';
 
@@ -60,19 +60,8 @@ export interface StartCliNodeOptions {
   readonly print?: (line: string) => void;
 }
 
-/** Say "not in this build" for a feature whose module is not wired yet (see extensions.ts). */
-export function checkFeaturesAvailable(config: CliNodeConfig): void {
-  if (config.roles.length > 0 && rolesHook === undefined) {
-    throw new CliError('--roles is not available in this build of rollcall (node roles are not wired into the CLI); start without --roles');
-  }
-  if (config.dashboard !== undefined && dashboardHook === undefined) {
-    throw new CliError('--dashboard is not available in this build of rollcall (the dashboard is not wired into the CLI); start without --dashboard');
-  }
-}
-
 /** Start a node as configured; throws CliError with an operator-facing message when it cannot. */
 export async function startCliNode(config: CliNodeConfig, options: StartCliNodeOptions = {}): Promise<CliNode> {
-  checkFeaturesAvailable(config);
   const print = options.print ?? note;
   const report = new StartupReport({ seeds: config.seeds, cookieSource: config.cookieSource, print });
   let node: Node;
@@ -97,14 +86,13 @@ export async function startCliNode(config: CliNodeConfig, options: StartCliNodeO
   let dashboardUrl: string | undefined;
   try {
     for (const name of config.groups) groups.push(await Group.start(node, { name, log: config.logLevel === 'debug' || config.logLevel === 'trace' ? 'verbose' : 'info' }));
-    // ---- INTEGRATION POINT: roles and dashboard (hooks in extensions.ts) ----
-    if (config.roles.length > 0 && rolesHook !== undefined) beside.push(await rolesHook(node, config.roles));
-    if (config.dashboard !== undefined && dashboardHook !== undefined) {
-      const dashboard = await dashboardHook(node, { ...config.dashboard, groups });
+    let roles: RunningRoles | undefined;
+    if (config.roles.length > 0) beside.push((roles = await startRoles(node, config.roles)));
+    if (config.dashboard !== undefined) {
+      const dashboard = await startNodeDashboard(node, { ...config.dashboard, groups, roles });
       beside.push(dashboard);
       dashboardUrl = dashboard.url;
     }
-    // ---- end of integration point ----
   } catch (error) {
     await stopAll(beside, groups, node);
     throw error instanceof RollcallError ? new CliError(error.message) : error;
@@ -162,7 +150,6 @@ async function runNodeCommand(argv: string[]): Promise<number> {
   }
   const config = resolveNodeConfig(parsed.values as NodeFlags, process.env);
   for (const warning of config.warnings) note(`warning: ${warning}`);
-  checkFeaturesAvailable(config);
 
   // Installed before the node starts, so a signal during start-up is a graceful stop too.
   let signalled: (signal: NodeJS.Signals) => void = () => {};

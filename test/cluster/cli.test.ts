@@ -36,7 +36,8 @@ class CliRun {
       while ((nl = partial.indexOf('\n')) >= 0) {
         const line = partial.slice(0, nl);
         partial = partial.slice(nl + 1);
-        if (line.startsWith('{')) this.records.push(JSON.parse(line) as Record<string, unknown>);
+        // Log records are one JSON object per line; other output (inspect --json) spans lines.
+        if (line.startsWith('{') && line.endsWith('}')) this.records.push(JSON.parse(line) as Record<string, unknown>);
       }
     });
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -186,19 +187,35 @@ describe('rollcall CLI', () => {
     expect(refused.stderr).toContain('use "cookieFile" or ROLLCALL_COOKIE');
   });
 
-  it('says --roles and --dashboard are not in this build (until they are wired) and validates them first', async () => {
-    const roles = rollcall(['node', '--name', 'a', '--roles', 'web,api']);
-    const badRoles = rollcall(['node', '--name', 'a', '--roles', 'web,,api']);
-    const dashboard = rollcall(['node', '--name', 'a', '--dashboard', '127.0.0.1:4000']);
-    const badDashboard = rollcall(['node', '--name', 'a', '--dashboard', '127.0.0.1:http']);
-    expect((await roles.exited).code).toBe(1);
-    expect(roles.stderr).toContain('--roles is not available in this build');
+  it('starts roles and a dashboard beside the node; rollcall inspect reads the cluster through it', async () => {
+    const a = rollcall(['node', '--name', 'a', '--listen', '127.0.0.1:0', '--roles', 'web,api', '--dashboard', '127.0.0.1:0', '--group', 'app']);
+    const seed = `a@${await a.address()}`;
+    const b = rollcall(['node', '--name', 'b', '--listen', '127.0.0.1:0', '--seed', seed, '--roles', 'worker', '--group', 'app']);
+    await a.waitForStderr(/dashboard: http:\/\/127\.0\.0\.1:\d+\/\?token=\S+/);
+    const url = /dashboard: (\S+)/.exec(a.stderr)![1]!;
+    // Roles replicate through their own Group: a's dashboard learns b's role.
+    await waitFor(async () => {
+      const inspect = rollcall(['inspect', url, '--json']);
+      if ((await inspect.exited).code !== 0) return false;
+      const cluster = (JSON.parse(inspect.stdout) as { cluster: { nodes: Array<{ name: string; roles: string[] | null }> } }).cluster;
+      const byName = new Map(cluster.nodes.map((n) => [n.name, n.roles]));
+      return JSON.stringify(byName.get('a')) === '["api","web"]' && JSON.stringify(byName.get('b')) === '["worker"]';
+    }, { what: "inspect to show a's and b's roles" });
+    const table = rollcall(['inspect', url]);
+    expect((await table.exited).code).toBe(0);
+    expect(table.stdout).toMatch(/\bb\b.*worker/);
+    const badToken = rollcall(['inspect', url.replace(/token=\S+/, 'token=wrong')]);
+    expect((await badToken.exited).code).toBe(1);
+    expect(badToken.stderr).toMatch(/token/i);
+    const badRoles = rollcall(['node', '--name', 'c', '--roles', 'web,,api']);
     expect((await badRoles.exited).code).toBe(2);
     expect(badRoles.stderr).toContain('role "" must be');
-    expect((await dashboard.exited).code).toBe(1);
-    expect(dashboard.stderr).toContain('--dashboard is not available in this build');
+    const badDashboard = rollcall(['node', '--name', 'c', '--dashboard', '127.0.0.1:http']);
     expect((await badDashboard.exited).code).toBe(2);
     expect(badDashboard.stderr).toContain('the port "http" is not an integer');
+    for (const run of [a, b]) run.child.kill('SIGTERM');
+    expect((await a.exited).code).toBe(0);
+    expect((await b.exited).code).toBe(0);
   });
 
   it('rollcall demo runs the whole tour and exits 0', async () => {
