@@ -41,6 +41,7 @@ export {
   EncodeError,
   BadFrameError,
   NotRunningError,
+  NameTakenError,
   ExitSignal,
 } from './errors.js';
 export { Group } from './group/group.js';
@@ -48,3 +49,6 @@ export type { Entry, WriteOptions, ReadOptions, MembersOptions, DispatchOptions 
 export { ALL } from './group/events.js';
 export type { GroupEvent, GroupEventType, GroupEventMessage, GroupEventCallback, GroupEventInfo, Pattern, Subscriber } from './group/events.js';
 export type { GroupOptions, GroupLogLevel, ConflictResolver, RegistryConflict, ConflictEntry } from './group/options.js';
+export type { ConflictStrategy, NameConflictMessage } from './group/conflict-strategies.js';
+export type { MultiCallOptions, MultiCallResult } from './group/multicall.js';
+export type { GroupSpec, RegisteredServerOptions, RegisteredServerInfo } from './group/registered-servers.js';
