@@ -43,7 +43,7 @@ describe('registerLocked (OS processes)', () => {
     const startAt = Date.now() + 300;
     const races = await Promise.all(
       cluster.nodes.map((n) =>
-        n.rpc<RaceResult>(async ({ node, state }, arg: { keys: number; startAt: number }) => {
+        n.rpc<RaceResult, { keys: number; startAt: number }>(async ({ node, state }, arg) => {
           const group = state['group'] as any;
           const pids = state['pids'] as any[];
           const order = pids.map((_, i) => i).sort(() => Math.random() - 0.5);
