@@ -13,7 +13,7 @@
  *   (exactly one 'ok' per key is checked).
  * After each measure the processes exit and every registry empties again (untimed).
  */
-import { GROUP_ROLES, awaitCounts, startGroupCluster, stopAll } from '../support/group-cluster.js';
+import { awaitCounts, startGroupCluster, stopAll } from '../support/group-cluster.js';
 import { defineWorkload, type RoleContext } from '../support/workload.js';
 import type { Group, Pid } from '../../src/internal.js';
 
@@ -119,5 +119,3 @@ export const roles = {
   },
 };
 
-// The cluster's own roles (startGroup, awaitCounts) live in group-cluster.ts.
-void GROUP_ROLES;
