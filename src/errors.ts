@@ -79,6 +79,18 @@ export class NotRunningError extends RollcallError {
   }
 }
 
+/** A one-step start (group.startRegisteredServer) found its key registered by another process. */
+export class NameTakenError extends RollcallError {
+  readonly key: string;
+  /** The holder as this node saw it, when known. */
+  readonly holder: unknown;
+  constructor(message: string, key: string, holder: unknown) {
+    super('ERR_ROLLCALL_NAME_TAKEN', message);
+    this.key = key;
+    this.holder = holder;
+  }
+}
+
 /** A process received an exit signal while waiting: thrown out of `receive()` so its function unwinds. */
 export class ExitSignal extends RollcallError {
   readonly reason: unknown;

@@ -41,6 +41,7 @@ export {
   EncodeError,
   BadFrameError,
   NotRunningError,
+  NameTakenError,
   ExitSignal,
 } from './errors.js';
 export { Group } from './group/group.js';
@@ -56,3 +57,6 @@ export { startDashboard } from './dashboard/server.js';
 export type { Dashboard, DashboardOptions, DashboardInProcessApi } from './dashboard/server.js';
 export type { DashboardRoles, ClusterJson, NodeJson, EntryJson, ListJson, MetricsJson, RegistryQuery, GroupsQuery, MembersQuery } from './dashboard/api.js';
 export type { DashboardEvent, DashboardEventType, EventFilter } from './dashboard/sse.js';
+export type { ConflictStrategy, NameConflictMessage } from './group/conflict-strategies.js';
+export type { MultiCallOptions, MultiCallResult } from './group/multicall.js';
+export type { GroupSpec, RegisteredServerOptions, RegisteredServerInfo } from './group/registered-servers.js';

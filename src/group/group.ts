@@ -1,5 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { InvalidArgumentError, NoProcError, NotRunningError } from '../errors.js';
+import type { ServerClass } from '../process/host.js';
+import { assertEncodable } from '../wire/codec.js';
 import type { Logger } from '../observability/logger.js';
 import { Node, type NodeDownEvent, type NodeUpEvent } from '../node/node.js';
 import { Pid } from '../process/pid.js';
@@ -8,6 +10,9 @@ import { ClusterMembership, type ClusterName } from './clusters.js';
 import type { Declaration } from './declarations.js';
 import { ALL, type GroupEvent, type GroupEventCallback, type GroupLifecycleCallback, type GroupLifecycleEvent, type Pattern, type Subscriber } from './events.js';
 import { clusterOption, extractMetaOption, optionsObject, prefixOption, readableKey, resolveGroupOptions, writableKey, type GroupLogLevel, type GroupOptions, type ResolvedGroupOptions } from './options.js';
+import { GroupLocks } from './locks.js';
+import { multiCall, type MultiCallOptions, type MultiCallResult } from './multicall.js';
+import { RegisteredServers, type RegisteredServerInfo, type RegisteredServerOptions } from './registered-servers.js';
 import { GroupFrame, Op, attachGroup, detachGroup, type GroupEndpoint } from './protocol.js';
 import { Replicator, type ReplicaHost, type RowData } from './replicator.js';
 import { joinsOf, mergedTopics, perJoin, receives, topicsOption, wireTail } from './memberships.js';
@@ -78,6 +83,8 @@ export interface DispatchOptions {
 }
 
 const SLASH = 0x2f;
+/** Default timeoutMs of registerLocked. */
+const LOCK_TIMEOUT_MS = 5000;
 
 const LEVELS: Record<string, string> = { info: 'info', verbose: 'debug', false: 'silent' };
 
@@ -99,6 +106,8 @@ export class Group implements GroupEndpoint, ReplicaHost {
   private readonly lifecycleSubscriptions = new Subscriptions<unknown>();
   private pendingLifecycle: GroupLifecycleEvent[] = [];
   private readonly replicator: Replicator;
+  private readonly locks: GroupLocks;
+  private readonly servers = new RegisteredServers(this);
   /** Events of replicated ops not yet delivered (see emitSoon). */
   private pendingEvents: GroupEvent[] = [];
   /** Local processes that exited with rows or subscriptions, cleaned up together in a microtask. */
@@ -110,7 +119,10 @@ export class Group implements GroupEndpoint, ReplicaHost {
   private readonly plainMembers: boolean;
   private readonly countJoins: boolean;
   private readonly onUp = (e: NodeUpEvent): void => this.replicator.onNodeUp(e.node);
-  private readonly onDown = (e: NodeDownEvent): void => this.replicator.onNodeDown(e.node);
+  private readonly onDown = (e: NodeDownEvent): void => {
+    this.replicator.onNodeDown(e.node);
+    this.locks.onPeerGone(e.node);
+  };
 
   private constructor(node: Node, options: ResolvedGroupOptions) {
     this.node = node;
@@ -123,6 +135,13 @@ export class Group implements GroupEndpoint, ReplicaHost {
     this.plainMembers = options.extractMeta === undefined && options.joins !== 'count';
     this.countJoins = options.joins === 'count';
     this.replicator = new Replicator(this);
+    this.locks = new GroupLocks({
+      node,
+      name: this.name,
+      membership: this.membership,
+      registeredPid: (cluster, key) => this.tables.lookup(cluster, key)?.pid,
+      send: (peer, type, rest) => this.replicator.sendFrame(peer, type, rest),
+    });
     this.stopExitListener = node.onProcessExit((pid, reason) => this.onLocalExit(pid, reason));
   }
 
@@ -147,6 +166,8 @@ export class Group implements GroupEndpoint, ReplicaHost {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.locks.stop();
+    this.servers.clear();
     this.replicator.stop();
     this.node.off('nodeup', this.onUp);
     this.node.off('nodedown', this.onDown);
@@ -173,6 +194,34 @@ export class Group implements GroupEndpoint, ReplicaHost {
     this.replicator.broadcast(cluster, payload);
     if (this.wantsEvents()) this.emit([this.event('registered', this.tables.lookup(cluster, key)!, existing?.meta ?? null, null)]);
     return 'ok';
+  }
+
+  /**
+   * Register `key` under a cluster-wide lock (Erlang global's register_name): the lock on (cluster,
+   * key) is taken at every Group peer of the cluster and here, then the key is registered and the
+   * locks released. Two nodes racing for one key while connected never both get 'ok'; the loser
+   * gets 'taken' and nobody is killed. Across a partition the sides cannot lock each other out:
+   * conflict resolution settles it at heal (docs/consistency.md, "Locked registration").
+   */
+  async registerLocked(key: string, meta: unknown = {}, options?: WriteOptions & { timeoutMs?: number }): Promise<'ok' | 'taken'> {
+    writableKey(key, 'registerLocked');
+    options = optionsObject(options, 'registerLocked');
+    const timeoutMs = options.timeoutMs ?? LOCK_TIMEOUT_MS;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new InvalidArgumentError('registerLocked: timeoutMs must be a positive number of milliseconds');
+    const cluster = this.writableCluster(options.cluster, 'registerLocked');
+    const pid = this.actingPid(options.pid, 'registerLocked');
+    assertEncodable(meta);
+    const existing = this.tables.lookup(cluster, key);
+    if (existing !== undefined && !existing.pid.equals(pid)) return 'taken';
+    const lease = await this.locks.acquire(cluster, key, pid, timeoutMs);
+    if (lease === 'taken') return 'taken';
+    try {
+      // Checks again: the process may have died, the cluster been left, while we waited.
+      return this.register(key, meta, { pid, cluster });
+    } finally {
+      // After register: its op is on every link before the UNLOCK, so the next holder sees it.
+      lease.release();
+    }
   }
 
   /**
@@ -435,6 +484,35 @@ export class Group implements GroupEndpoint, ReplicaHost {
     return this.tables.registeredKeys(readCluster(cluster), prefixOption(prefix, 'registered'));
   }
 
+  // ---- calls and servers ------------------------------------------------------------------------
+
+  /**
+   * Call every member of `key` in parallel (`node.call`); settles when each has replied or failed.
+   * A member that dies or whose node goes down is in `bad` at once, a slow one after `timeoutMs`.
+   */
+  async multiCall<R = unknown>(key: string, request: unknown, options?: MultiCallOptions): Promise<MultiCallResult<R>> {
+    if (!this.running) throw new NotRunningError(`multiCall: Group ${this.name} has stopped`);
+    readableKey(key, 'multiCall');
+    options = optionsObject(options, 'multiCall');
+    const members = this.tables.members(readCluster(options.cluster), key);
+    return multiCall<R>(this.node, members.map((row) => row.pid), request, options.timeoutMs);
+  }
+
+  /**
+   * Start a Server on this node, register it under `key` (registerLocked) and join it to
+   * `options.groups`, in one step; if a step fails (the key taken: NameTakenError) everything done
+   * is undone and the promise rejects. Resolves with the server's pid.
+   */
+  async startRegisteredServer<A>(key: string, server: ServerClass<A>, arg: A, options?: RegisteredServerOptions): Promise<Pid> {
+    if (!this.running) throw new NotRunningError(`startRegisteredServer: Group ${this.name} has stopped`);
+    return this.servers.start(key, server, arg, optionsObject(options, 'startRegisteredServer'));
+  }
+
+  /** The servers `startRegisteredServer` started on this node that are alive, with key and groups. */
+  registeredServers(): RegisteredServerInfo[] {
+    return this.servers.list();
+  }
+
   // ---- dispatch -------------------------------------------------------------------------------
 
   /**
@@ -682,7 +760,10 @@ export class Group implements GroupEndpoint, ReplicaHost {
   // ---- ReplicaHost / GroupEndpoint ------------------------------------------------------------------
 
   onFrame(type: number, peer: PeerIdentity, body: unknown[]): void {
-    if (this.running) this.replicator.onFrame(type, peer, body);
+    if (!this.running) return;
+    if (type >= GroupFrame.LOCK && type <= GroupFrame.UNLOCK) return this.locks.onFrame(type, peer.name, body);
+    this.replicator.onFrame(type, peer, body);
+    if (type === GroupFrame.BYE) this.locks.onPeerGone(peer.name);
   }
 
   verbose(): boolean {

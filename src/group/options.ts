@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { Pid } from '../process/pid.js';
 import type { ClusterName } from './clusters.js';
+import { CONFLICT_STRATEGIES, type ConflictStrategy } from './conflict-strategies.js';
 
 /** One side of a registry conflict, as handed to a resolver. */
 export interface ConflictEntry {
@@ -34,8 +35,10 @@ export interface GroupOptions {
   name: string;
   /** 'info' (default), 'verbose' (every replication op), or false. Changeable with `logLevel()`. */
   log?: GroupLogLevel;
-  /** Custom conflict resolution; default: later registration wins, ties by pid order, loser killed. */
+  /** Custom conflict resolution (excludes `conflictStrategy`); kills nobody. */
   resolveRegistryConflict?: ConflictResolver;
+  /** A built-in conflict resolution (see conflict-strategies.ts); default 'keepNewest'. */
+  conflictStrategy?: ConflictStrategy;
   /** Applied to meta on reads (unless a call overrides it) and in events. */
   extractMeta?: (meta: unknown) => unknown;
   /** Period of the anti-entropy digest sent to each peer. Default 5000 ms. */
@@ -62,6 +65,8 @@ export interface ResolvedGroupOptions {
   readonly name: string;
   readonly log: GroupLogLevel;
   readonly resolveRegistryConflict: ConflictResolver | undefined;
+  /** 'keepNewest' when a custom resolver is given (it is then unused for decisions). */
+  readonly conflictStrategy: ConflictStrategy;
   readonly extractMeta: ((meta: unknown) => unknown) | undefined;
   readonly antiEntropyMs: number;
   readonly snapshotChunkRows: number;
@@ -70,7 +75,7 @@ export interface ResolvedGroupOptions {
   readonly strict: boolean;
 }
 
-const KNOWN = new Set(['name', 'log', 'resolveRegistryConflict', 'extractMeta', 'antiEntropyMs', 'snapshotChunkRows', 'groupTombstoneMs', 'joins', 'strict']);
+const KNOWN = new Set(['name', 'log', 'resolveRegistryConflict', 'conflictStrategy', 'extractMeta', 'antiEntropyMs', 'snapshotChunkRows', 'groupTombstoneMs', 'joins', 'strict']);
 
 export function resolveGroupOptions(options: GroupOptions): ResolvedGroupOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('Group.start(node, options) needs an options object, e.g. {name: "app"}');
@@ -85,6 +90,13 @@ export function resolveGroupOptions(options: GroupOptions): ResolvedGroupOptions
   if (log !== 'info' && log !== 'verbose' && log !== false) throw new InvalidArgumentError(`Group.start: log must be 'info', 'verbose' or false, got ${String(log)}`);
   if (options.resolveRegistryConflict !== undefined && typeof options.resolveRegistryConflict !== 'function') {
     throw new InvalidArgumentError('Group.start: resolveRegistryConflict must be a function ({local, remote, key, cluster}) => winner pid');
+  }
+  const conflictStrategy = options.conflictStrategy ?? 'keepNewest';
+  if (!CONFLICT_STRATEGIES.includes(conflictStrategy)) {
+    throw new InvalidArgumentError(`Group.start: conflictStrategy must be one of ${CONFLICT_STRATEGIES.map((s) => `'${s}'`).join(', ')}, got ${String(conflictStrategy)}`);
+  }
+  if (options.conflictStrategy !== undefined && options.resolveRegistryConflict !== undefined) {
+    throw new InvalidArgumentError('Group.start: give either conflictStrategy or resolveRegistryConflict, not both (a custom resolver replaces the strategy)');
   }
   if (options.extractMeta !== undefined && typeof options.extractMeta !== 'function') {
     throw new InvalidArgumentError('Group.start: extractMeta must be a function (meta) => value');
@@ -103,6 +115,7 @@ export function resolveGroupOptions(options: GroupOptions): ResolvedGroupOptions
     name,
     log,
     resolveRegistryConflict: options.resolveRegistryConflict,
+    conflictStrategy,
     extractMeta: options.extractMeta,
     antiEntropyMs,
     snapshotChunkRows,

@@ -39,6 +39,12 @@ export const GroupFrame = {
   RESYNC: 0x39,
   /** [group] — the sender stopped this Group: purge its rows. */
   BYE: 0x3a,
+  /** [group, cluster, key, id, pid] — lock (cluster, key) for the sender's request id (locks.ts). */
+  LOCK: 0x3b,
+  /** [group, id, status] — 0 granted (held for the requester), 1 taken (the key is registered here). */
+  LOCK_REPLY: 0x3c,
+  /** [group, cluster, key, id] — release the lock held or queued for request id. */
+  UNLOCK: 0x3d,
 } as const;
 
 /** Op codes inside OP frames. */

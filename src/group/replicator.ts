@@ -8,6 +8,7 @@ import type { Timer } from '../time/clock.js';
 import type { PeerIdentity } from '../transport/link.js';
 import { ClusterMembership, type ClusterName } from './clusters.js';
 import { Declarations, declarationFromWire, type Declaration } from './declarations.js';
+import { decideConflict, killsLoser, timeOrderOf, type NameConflictMessage, type TimeOrder } from './conflict-strategies.js';
 import type { GroupEvent } from './events.js';
 import type { ResolvedGroupOptions } from './options.js';
 import { GroupFrame, Op, isClusterName, type OpCode, type WireRow } from './protocol.js';
@@ -63,12 +64,16 @@ export class Replicator {
   private readonly pendingState = new Map<string, { events: GroupEvent[]; seen: Set<Row> | undefined }>();
   private digestTimer: Timer | undefined;
   /** Registrations heard of but not shown, while another registration of the key is (see shadows.ts). */
-  readonly shadows = new Shadows();
+  readonly shadows: Shadows;
   /** createGroup / deleteGroup state, held whole on every node (see declarations.ts). */
   readonly declarations = new Declarations();
+  /** Which of two registration times every node prefers (the conflict strategy's order). */
+  private readonly order: TimeOrder;
 
   constructor(host: ReplicaHost) {
     this.host = host;
+    this.order = timeOrderOf(host.options.conflictStrategy);
+    this.shadows = new Shadows(this.order);
   }
 
   start(): void {
@@ -293,7 +298,7 @@ export class Replicator {
       if (!isDeepStrictEqual(existing.meta, incoming.meta)) events.push(this.host.event('registered', row, existing.meta, null));
     } else if (existing.pid.node === this.host.node.name) {
       this.resolveConflict(existing, incoming, events, seen, false);
-    } else if (incoming.time > existing.time) {
+    } else if (this.order.after(incoming.time, existing.time)) {
       // Not `seen?.add(this.insertRegistry(...))`: optional chaining would skip the insert itself
       // whenever `seen` is undefined (every merge but a resync).
       const row = this.insertRegistry(incoming);
@@ -420,7 +425,7 @@ export class Replicator {
       if (events !== undefined && !isDeepStrictEqual(existing.meta, row.meta)) events.push(this.host.event('registered', row, existing.meta, null));
     } else if (existing.pid.node === this.host.node.name) {
       this.resolveConflict(existing, incoming, events, undefined, reassert);
-    } else if (incoming.time > existing.time) {
+    } else if (this.order.after(incoming.time, existing.time)) {
       const row = this.insertRegistry(incoming);
       this.shadows.add(existing);
       events?.push(this.host.event('registered', row, null, null));
@@ -451,8 +456,8 @@ export class Replicator {
 
   /**
    * Two registrations of one key: `local` (owned here) and `remote`. The same decision is taken on
-   * both nodes (later time wins, ties by pid order), so exactly one is kept and, with the default
-   * resolver, exactly one is killed: each node kills only its own loser.
+   * both nodes (the conflict strategy's rule, or the custom resolver), so at most one is kept and,
+   * with a killing strategy, exactly one is killed: each node kills only its own loser.
    */
   private resolveConflict(local: RegistryRow, remote: RowData, events: GroupEvent[] | undefined, seen: Set<Row> | undefined, reassert: boolean): void {
     const { options, node, tables, logger } = this.host;
@@ -472,12 +477,13 @@ export class Replicator {
         winner = undefined;
       }
     } else {
-      winner = remote.time > local.time || (remote.time === local.time && remote.pid.compare(local.pid) > 0) ? remote.pid : local.pid;
+      winner = decideConflict(options.conflictStrategy, local.key, local, remote);
     }
-    // The re-timestamp must be later than both entries even if this wall clock is behind them (a
-    // skewed node, a clock stepped back): a third node holding the loser only gives way to a
-    // later time, and nothing else will ever tell it the loser lost.
-    const now = Math.max(node.clock.wallNow(), local.time + 1, remote.time + 1);
+    // The re-timestamp must be later (in the strategy's order) than both entries even if this wall
+    // clock is behind them (a skewed node, a clock stepped back): a third node holding the loser
+    // only gives way to a later time, and nothing else will ever tell it the loser lost.
+    const now = this.order.restamp(node.clock.wallNow(), local.time, remote.time);
+    const kill = custom === undefined && killsLoser(options.conflictStrategy);
     logger.warn(
       { event: 'group_conflict', group: this.host.name, cluster: local.cluster, key: local.key, local: local.pid.key, remote: remote.pid.key, winner: winner instanceof Pid ? winner.key : null },
       `registry conflict on "${local.key}": ${winner instanceof Pid ? `${winner.key} keeps it` : 'neither keeps it'}`,
@@ -494,13 +500,13 @@ export class Replicator {
       // The winner's event too, not left to its node's re-assert: that may never come (the winner's
       // node had already re-asserted a later entry, or goes down first).
       events?.push(this.host.event('unregistered', local, null, 'resolve_conflict'), this.host.event('registered', installed, null, null));
-      if (custom === undefined) node.exit(local.pid, { reason: 'group_registry_conflict', key: local.key, meta: remote.meta });
+      if (kill) node.exit(local.pid, { reason: 'group_registry_conflict', key: local.key, meta: remote.meta });
     } else if (winner instanceof Pid && winner.equals(local.pid)) {
       // The peer re-asserted an entry that is older than ours: it has (or will get) ours, which
       // every node prefers, so there is nothing to re-assert. Re-stamping here would answer each
       // re-assert with one of ours, and two nodes that each judged the other's stale copy (three
       // registrations of one key at once) would out-stamp each other for ever, both keeping the key.
-      if (reassert && local.time > remote.time) return;
+      if (reassert && this.order.after(local.time, remote.time)) return;
       // Re-assert ours with a fresh timestamp, so the peer replaces its entry with it.
       const payload = this.encodeOp(local.cluster, Op.REGISTER, local.key, local.pid, local.meta, now, 'resolve_conflict');
       tables.register(local.cluster, local.key, local.pid, local.meta, now);
@@ -512,7 +518,18 @@ export class Replicator {
       tables.unregister(local.cluster, local.key, local.pid);
       this.broadcast(local.cluster, payload);
       events?.push(this.host.event('unregistered', local, null, 'resolve_conflict'));
+      // The remote's owner gives its registration up as well when it hears of ours, and says so.
+      // It may never hear of ours (an asymmetric link: ours is gone everywhere now); then its
+      // registration stands, so it is set aside here, not dropped: shown until its owner gives it up.
+      this.shadows.add(remote);
       this.showNext(local.cluster, local.key, events);
+      const shown = tables.lookup(local.cluster, local.key);
+      if (shown !== undefined && shown.pid.equals(remote.pid)) seen?.add(shown);
+      if (custom === undefined && options.conflictStrategy === 'notifyBoth') {
+        // Each owner tells its own process (the other owner takes the same decision): both hear once.
+        const message: NameConflictMessage = { type: 'rollcall_name_conflict', group: this.host.name, cluster: local.cluster, key: local.key, other: remote.pid };
+        node.send(local.pid, message);
+      }
     }
   }
 
@@ -700,6 +717,11 @@ export class Replicator {
 
   private myClusters(): string[] {
     return this.host.membership.clustersOf(this.host.node.name).filter((c): c is string => c !== null);
+  }
+
+  /** Send one group frame ([group, ...rest]) to a peer (for the Group's other modules, e.g. locks). */
+  sendFrame(peer: string, type: number, rest: unknown[]): void {
+    this.send(peer, type, rest);
   }
 
   private send(peer: string, type: number, rest: unknown[]): void {

@@ -1,5 +1,6 @@
 import type { Pid } from '../process/pid.js';
 import type { ClusterName } from './clusters.js';
+import { NEWEST_FIRST, preferred, type TimeOrder } from './conflict-strategies.js';
 import type { RowData } from './replicator.js';
 
 /**
@@ -19,6 +20,12 @@ import type { RowData } from './replicator.js';
  */
 export class Shadows {
   private readonly byCluster = new Map<ClusterName, Map<string, RowData[]>>();
+  /** The conflict strategy's time order (keepOldest reverses it). */
+  private readonly order: TimeOrder;
+
+  constructor(order: TimeOrder = NEWEST_FIRST) {
+    this.order = order;
+  }
 
   isEmpty(): boolean {
     return this.byCluster.size === 0;
@@ -71,17 +78,14 @@ export class Shadows {
 
   /**
    * The key lost its shown row: take out the registration to show instead, the one a third node
-   * would have kept had it heard only of the shadows (latest time, ties by pid order).
+   * would have kept had it heard only of the shadows (latest time in the strategy's order, ties by
+   * pid order).
    */
   takeBest(cluster: ClusterName, key: string): RowData | undefined {
     const rows = this.byCluster.get(cluster)?.get(key);
     if (rows === undefined) return undefined;
     let best = 0;
-    for (let i = 1; i < rows.length; i++) {
-      const r = rows[i]!;
-      const b = rows[best]!;
-      if (r.time > b.time || (r.time === b.time && r.pid.compare(b.pid) > 0)) best = i;
-    }
+    for (let i = 1; i < rows.length; i++) if (preferred(this.order, rows[i]!, rows[best]!)) best = i;
     const [row] = rows.splice(best, 1);
     if (rows.length === 0) this.dropKey(cluster, key);
     return row;

@@ -3,7 +3,7 @@
  * Every failure is one line that starts with the run's label (`SIM_SEED=1234: convergence: ...`).
  */
 import { Pid, type Pattern } from '../../src/index.js';
-import { NAMED_CLUSTERS } from './schedule.js';
+import { KILLING_RESOLVERS, NAMED_CLUSTERS } from './schedule.js';
 import { clusterLabel, conflictKill, type ClusterName, type ModelRow } from './model.js';
 import { compareRows, sameList, type NodeView, type ViewRow } from './views.js';
 import type { SubscriberRecord, WorldOutcome } from './outcome.js';
@@ -179,7 +179,7 @@ function checkModel(c: Context, check: Check): void {
 function checkConflicts(c: Context, check: Check): void {
   const { outcome } = c;
   const variant = outcome.schedule.variant ?? 'correct';
-  const custom = outcome.schedule.config.resolver !== 'default' || variant === 'local-wins' || variant === 'mutual-kill';
+  const custom = !KILLING_RESOLVERS.includes(outcome.schedule.config.resolver) || variant === 'local-wins' || variant === 'mutual-kill';
   // Losers killed by conflict resolution, each with the registration that won (from the kill's meta).
   const beatenBy = new Map<string, { winner: string | undefined; key: string }>();
   for (const [pidKey, proc] of outcome.procs) {

@@ -6,18 +6,19 @@
  *   npm run sim -- --schedule s.json        replay a schedule (e.g. a fast-check counterexample)
  *   --variant local-wins|mutual-kill|drop-event-batch|ignore-nodedown   a broken variant (negative control)
  *   --loss group                            'lose' steps drop every Group frame, not only replication ops
+ *   --strategy keepOldest|notifyBoth|keepRandom   every seed uses this built-in conflict strategy
  *
  * Exits 1 when any run fails an invariant; every failure line starts with its seed.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { describeStep, generateSchedule, type Schedule, type Variant } from './schedule.js';
+import { STRATEGY_RESOLVERS, describeStep, generateSchedule, type ResolverKind, type Schedule, type Variant } from './schedule.js';
 import { Totals, runSchedule, runSeed, type RunResult } from './simulate.js';
 
 const VARIANTS: Variant[] = ['correct', 'local-wins', 'mutual-kill', 'drop-event-batch', 'ignore-nodedown'];
 
 function usage(message: string): never {
-  console.error(`${message}\nusage: [SIM_SEED=n] node --import tsx test/sim/run.ts [--runs N] [--from S] [--schedule file.json] [--variant name] [--loss ops|group] [--verbose]`);
+  console.error(`${message}\nusage: [SIM_SEED=n] node --import tsx test/sim/run.ts [--runs N] [--from S] [--schedule file.json] [--variant name] [--loss ops|group] [--strategy name] [--verbose]`);
   process.exit(2);
 }
 
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
       schedule: { type: 'string' },
       variant: { type: 'string' },
       loss: { type: 'string' },
+      strategy: { type: 'string' },
       verbose: { type: 'boolean', default: false },
     },
   });
@@ -54,6 +56,8 @@ async function main(): Promise<void> {
   if (!VARIANTS.includes(variant)) usage(`unknown variant "${values.variant}" (known: ${VARIANTS.join(', ')})`);
   const loss = (values.loss ?? 'ops') as 'ops' | 'group';
   if (loss !== 'ops' && loss !== 'group') usage(`--loss is ops or group, got "${values.loss}"`);
+  const resolver = values.strategy as ResolverKind | undefined;
+  if (resolver !== undefined && !(STRATEGY_RESOLVERS as readonly string[]).includes(resolver)) usage(`unknown --strategy "${resolver}" (known: ${STRATEGY_RESOLVERS.join(', ')})`);
   const verbose = values.verbose === true;
   const onTrace = verbose ? (line: string) => console.log(`    ${line}`) : undefined;
   const totals = new Totals();
@@ -66,9 +70,9 @@ async function main(): Promise<void> {
     printResult(result);
   } else if (process.env['SIM_SEED'] !== undefined && values.runs === undefined) {
     const seed = integer(process.env['SIM_SEED'], 'SIM_SEED')!;
-    const schedule = generateSchedule(seed, variant, loss);
+    const schedule = generateSchedule(seed, variant, loss, resolver);
     if (verbose) printSchedule(schedule);
-    const result = await runSeed(seed, { variant, loss, onTrace });
+    const result = await runSeed(seed, { variant, loss, resolver, onTrace });
     totals.add(result);
     printResult(result);
     console.log(`digest ${result.outcome.digest}`);
@@ -77,8 +81,8 @@ async function main(): Promise<void> {
     const from = integer(values.from, '--from') ?? Math.floor(Math.random() * 1_000_000_000);
     console.log(`seeds ${from}..${from + runs - 1} (replay one with SIM_SEED=<seed>), variant ${variant}`);
     for (let seed = from; seed < from + runs; seed++) {
-      if (verbose) printSchedule(generateSchedule(seed, variant, loss));
-      const result = await runSeed(seed, { variant, loss, onTrace });
+      if (verbose) printSchedule(generateSchedule(seed, variant, loss, resolver));
+      const result = await runSeed(seed, { variant, loss, resolver, onTrace });
       totals.add(result);
       printResult(result);
     }

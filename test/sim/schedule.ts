@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { seededRandom, type Random } from '../../src/index.js';
+import type { ConflictStrategy } from '../../src/internal.js';
 
 /** Named clusters a node may connect to; index 0 in a step means the default cluster. */
 export const NAMED_CLUSTERS = ['red', 'blue'] as const;
@@ -21,7 +22,12 @@ export const EXIT_REASONS = ['killed', 'normal', 'shutdown'] as const;
  * default: the library's resolver (later time wins, loser killed). The custom ones kill nobody and
  * decide from the pids alone, so both sides of any conflict agree whatever the timestamps.
  */
-export type ResolverKind = 'default' | 'lowest-pid' | 'none-for-svc';
+export type ResolverKind = 'default' | 'lowest-pid' | 'none-for-svc' | Exclude<ConflictStrategy, 'keepNewest'>;
+
+/** Resolvers that kill the loser (the built-in strategies but notifyBoth); the others kill nobody. */
+export const KILLING_RESOLVERS: readonly ResolverKind[] = ['default', 'keepOldest', 'keepRandom'];
+/** The built-in strategies besides the default, for `--strategy` (never drawn by a seed: seeds keep their schedules). */
+export const STRATEGY_RESOLVERS = ['keepOldest', 'notifyBoth', 'keepRandom'] as const;
 
 /**
  * Deliberately broken harness variants (negative controls): the checker must catch each one.
@@ -175,10 +181,12 @@ function stepFrom(random: Random, n: number): Step {
 }
 
 /** The schedule of a seed: the same seed always gives the same schedule. */
-export function generateSchedule(seed: number, variant: Variant = 'correct', loss: 'ops' | 'group' = 'ops'): Schedule {
+export function generateSchedule(seed: number, variant: Variant = 'correct', loss: 'ops' | 'group' = 'ops', resolver?: ResolverKind): Schedule {
   // Its own stream: the network's jitter (seeded from the same seed) must not shift the steps.
   const random = seededRandom(seed ^ 0x5eed5eed);
-  const config = configFrom(random);
+  const drawn = configFrom(random);
+  // A forced resolver replaces the drawn one after the draw, so the steps stay the seed's own.
+  const config = resolver === undefined ? drawn : { ...drawn, resolver };
   const count = 20 + random.int(61);
   const steps: Step[] = [];
   for (let i = 0; i < count; i++) steps.push(stepFrom(random, config.nodeCount));

@@ -3,7 +3,7 @@
  * the CLI (run.ts) and the vitest suite (sim.test.ts).
  */
 import { checkOutcome, type CheckKind, type CheckReport } from './checks.js';
-import { generateSchedule, type Schedule, type Variant } from './schedule.js';
+import { generateSchedule, type ResolverKind, type Schedule, type Variant } from './schedule.js';
 import type { RunStats, WorldOutcome } from './outcome.js';
 import { World } from './world.js';
 
@@ -26,8 +26,8 @@ export async function runSchedule(schedule: Schedule, label: string, options: { 
   return { label, outcome, report, wallMs: performance.now() - started };
 }
 
-export function runSeed(seed: number, options: { variant?: Variant; loss?: 'ops' | 'group'; onTrace?: (line: string) => void } = {}): Promise<RunResult> {
-  return runSchedule(generateSchedule(seed, options.variant, options.loss), seedLabel(seed), options);
+export function runSeed(seed: number, options: { variant?: Variant; loss?: 'ops' | 'group'; resolver?: ResolverKind; onTrace?: (line: string) => void } = {}): Promise<RunResult> {
+  return runSchedule(generateSchedule(seed, options.variant, options.loss, options.resolver), seedLabel(seed), options);
 }
 
 type Counted = Exclude<keyof RunStats, 'nodes' | 'virtualMs' | 'convergeMs'>;

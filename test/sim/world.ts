@@ -19,6 +19,7 @@ import {
   startNode,
   type Clock,
   type ConflictResolver,
+  type ConflictStrategy,
   type Logger,
   type Node,
   type Pattern,
@@ -200,7 +201,7 @@ export class World {
     }
   }
 
-  private resolverOption(node: Node): { resolveRegistryConflict?: ConflictResolver } {
+  private resolverOption(node: Node): { resolveRegistryConflict?: ConflictResolver; conflictStrategy?: ConflictStrategy } {
     const lowest: ConflictResolver = (c) => (c.local.pid.compare(c.remote.pid) < 0 ? c.local.pid : c.remote.pid);
     switch (this.schedule.variant ?? 'correct') {
       case 'local-wins':
@@ -222,6 +223,10 @@ export class World {
         return { resolveRegistryConflict: lowest };
       case 'none-for-svc':
         return { resolveRegistryConflict: (c) => (c.key.startsWith('svc/') ? null : lowest(c)) };
+      case 'keepOldest':
+      case 'notifyBoth':
+      case 'keepRandom':
+        return { conflictStrategy: this.schedule.config.resolver };
     }
   }
 

@@ -1,0 +1,115 @@
+import type { Pid } from '../process/pid.js';
+
+/**
+ * The built-in ways to settle a registry conflict (the same key registered by two processes, seen
+ * when two partitions meet or two nodes register at once), as Erlang `global`'s resolve functions:
+ *
+ * - `keepNewest` (default): the later registration keeps the key; the other process is killed.
+ * - `keepOldest`: the earlier registration keeps the key; the other process is killed.
+ * - `notifyBoth`: neither keeps it; both are unregistered and sent a {@link NameConflictMessage};
+ *   nobody is killed (`global:notify_all_name`).
+ * - `keepRandom`: a winner picked by a hash of the key and the pid, the same on every node; the
+ *   other process is killed (`global:random_exit_name`, made deterministic).
+ */
+export type ConflictStrategy = 'keepNewest' | 'keepOldest' | 'notifyBoth' | 'keepRandom';
+
+export const CONFLICT_STRATEGIES: readonly ConflictStrategy[] = ['keepNewest', 'keepOldest', 'notifyBoth', 'keepRandom'];
+
+/** What a `notifyBoth` loser receives (each of the two, from its own node). */
+export interface NameConflictMessage {
+  readonly type: 'rollcall_name_conflict';
+  readonly group: string;
+  readonly cluster: string | null;
+  readonly key: string;
+  /** The other process that held the key. */
+  readonly other: Pid;
+}
+
+interface Side {
+  readonly pid: Pid;
+  readonly time: number;
+}
+
+/**
+ * The time order the whole engine follows for one strategy: which of two registration times is
+ * "later" (preferred by third nodes and when a shadowed registration is shown again), and how a
+ * winner is re-stamped so that every node prefers it to both entries.
+ *
+ * `keepOldest` is `keepNewest` with time running backwards, everywhere, not only in the owners'
+ * decision: a winner is re-stamped EARLIER than both entries. Were it re-stamped later (as
+ * `keepNewest` does), the re-stamped winner would lose the next comparison it takes part in (a
+ * third registration of the key), and two owners deciding from different copies of it would each
+ * kill their own process. With the order reversed throughout, a re-stamp only makes the winner win
+ * more, as in `keepNewest`, so every decision it takes part in stays the same.
+ */
+export interface TimeOrder {
+  /** `a` is strictly preferred to `b` by time. */
+  after(a: number, b: number): boolean;
+  /** A time for the winner of a conflict between `t1` and `t2`, strictly preferred to both. */
+  restamp(now: number, t1: number, t2: number): number;
+}
+
+export const NEWEST_FIRST: TimeOrder = {
+  after: (a, b) => a > b,
+  // Later than both even if this wall clock is behind them (a skewed node, a clock stepped back).
+  restamp: (now, t1, t2) => Math.max(now, t1 + 1, t2 + 1),
+};
+
+export const OLDEST_FIRST: TimeOrder = {
+  after: (a, b) => a < b,
+  restamp: (_now, t1, t2) => Math.min(t1 - 1, t2 - 1),
+};
+
+export function timeOrderOf(strategy: ConflictStrategy): TimeOrder {
+  return strategy === 'keepOldest' ? OLDEST_FIRST : NEWEST_FIRST;
+}
+
+/** `a` before `b` in the order of `order`, ties by pid order (higher pid first). */
+export function preferred(order: TimeOrder, a: Side, b: Side): boolean {
+  return order.after(a.time, b.time) || (a.time === b.time && a.pid.compare(b.pid) > 0);
+}
+
+/**
+ * The winner of a conflict between `local` and `remote` under a built-in strategy (null: neither).
+ * A pure function of what both owners see, so both decide the same.
+ */
+export function decideConflict(strategy: ConflictStrategy, key: string, local: Side, remote: Side): Pid | null {
+  switch (strategy) {
+    case 'keepNewest':
+      return preferred(NEWEST_FIRST, remote, local) ? remote.pid : local.pid;
+    case 'keepOldest':
+      return preferred(OLDEST_FIRST, remote, local) ? remote.pid : local.pid;
+    case 'notifyBoth':
+      return null;
+    case 'keepRandom': {
+      // One score per (key, pid), not one coin per pair: a pairwise coin is not transitive (p beats
+      // q, q beats r, r beats p), and with three registrations of a key every owner would lose
+      // one of its two conflicts: three kills, no survivor. Scores order the pids totally.
+      const l = randomScore(key, local.pid);
+      const r = randomScore(key, remote.pid);
+      return r > l || (r === l && remote.pid.compare(local.pid) > 0) ? remote.pid : local.pid;
+    }
+  }
+}
+
+/** Whether the strategy kills the losing process (notifyBoth and custom resolvers do not). */
+export function killsLoser(strategy: ConflictStrategy): boolean {
+  return strategy !== 'notifyBoth';
+}
+
+/** 32-bit FNV-1a of the key and the pid's identity: the same number on every node. */
+export function randomScore(key: string, pid: Pid): number {
+  let hash = 0x811c9dc5;
+  const text = `${key}\u0000${pid.key}`;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  // Avalanche (murmur3 finalizer): pids of one node differ in their last characters only.
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return hash >>> 0;
+}
