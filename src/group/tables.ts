@@ -344,14 +344,18 @@ export class GroupTables {
     return count;
   }
 
-  /** Memberships of every key under `prefix` (tenant views): O(log n + keys under the prefix). */
-  memberCountByPrefix(cluster: Cluster, prefix: string): number {
+  /**
+   * Memberships (joins, in count mode) of every key under `prefix`, of `node`'s processes when
+   * given (tenant views): O(log n + keys under the prefix).
+   */
+  memberCountByPrefix(cluster: Cluster, prefix: string, node?: string): number {
     const table = this.tableForRead(cluster);
     if (table === undefined) return 0;
     let count = 0;
     forKeysWithPrefix(table.keyIndex(), prefix, (key) => {
       const members = table.groups.get(key);
-      if (members !== undefined) count += members instanceof MemberRow ? 1 : members.length;
+      if (members === undefined) return;
+      for (const row of members instanceof MemberRow ? [members] : members) if (node === undefined || row.pid.node === node) count += row.count;
     });
     return count;
   }

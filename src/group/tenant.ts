@@ -29,7 +29,8 @@ import { InvalidArgumentError } from '../errors.js';
 import { Pid } from '../process/pid.js';
 import type { ClusterName } from './clusters.js';
 import { type GroupEvent, type GroupEventCallback, type GroupEventInfo, type Pattern, type Subscriber } from './events.js';
-import type { DispatchOptions, Entry, Group, MembersOptions, ReadOptions, WriteOptions } from './group.js';
+import type { CountOptions, DispatchOptions, Entry, Group, JoinOptions, MembersOptions, MembershipInfo, PublishOptions, ReadOptions, WriteOptions } from './group.js';
+import type { MultiCallOptions, MultiCallResult } from './multicall.js';
 import { clusterOption, optionsObject, prefixOption, readableKey, writableKey } from './options.js';
 import { parsePattern } from './subscriptions.js';
 
@@ -188,6 +189,14 @@ export class TenantView {
     return this.#group.whereis(this.#scope.readKey(key, 'whereis'), options);
   }
 
+  registerLocked(key: string, meta: unknown = {}, options?: WriteOptions & { timeoutMs?: number }): Promise<'ok' | 'taken'> {
+    return this.#group.registerLocked(this.#scope.writeKey(key, 'registerLocked'), meta, options);
+  }
+
+  updateMeta(key: string, fn: (meta: unknown) => unknown, options?: { cluster?: string | null }): 'ok' | 'not_found' | 'not_owner' {
+    return this.#group.updateMeta(this.#scope.writeKey(key, 'updateMeta'), fn, options);
+  }
+
   /** Registered keys of this tenant (optionally under a tenant-relative prefix). */
   registered(options?: { prefix?: string; cluster?: string | null }): string[] {
     return this.#scope.keys(this.#group.registered(this.#scope.listOptions(options, 'registered')));
@@ -195,7 +204,7 @@ export class TenantView {
 
   // ---- process groups -----------------------------------------------------------------------
 
-  join(key: string, meta: unknown = {}, options?: WriteOptions): 'ok' {
+  join(key: string, meta: unknown = {}, options?: JoinOptions): 'ok' {
     return this.#group.join(this.#scope.writeKey(key, 'join'), meta, options);
   }
 
@@ -214,6 +223,41 @@ export class TenantView {
     return this.#scope.entries(this.#group.members(scoped, options));
   }
 
+  updateMember(key: string, fn: (meta: unknown) => unknown, options?: WriteOptions): 'ok' | 'not_found' | 'not_owner' {
+    return this.#group.updateMember(this.#scope.writeKey(key, 'updateMember'), fn, options);
+  }
+
+  /** Members of `key` on this node ('' is an exact key with no members, as in members). */
+  localMembers(key: string, options?: Omit<MembersOptions, 'includeRegistered'>): Entry[] {
+    const scoped = this.#scope.readKey(key, 'localMembers');
+    if (key === '') {
+      optionsObject(options, 'localMembers');
+      return [];
+    }
+    return this.#scope.entries(this.#group.localMembers(scoped, options));
+  }
+
+  memberInfo(key: string, options?: { pid?: Pid; cluster?: string | null }): MembershipInfo | null {
+    return this.#group.memberInfo(this.#scope.readKey(key, 'memberInfo'), options);
+  }
+
+  /** Keys of this tenant with members on this node (optionally under a tenant-relative prefix). */
+  localGroups(options?: { prefix?: string; cluster?: string | null }): string[] {
+    return this.#scope.keys(this.#group.localGroups(this.#scope.listOptions(options, 'localGroups')));
+  }
+
+  createGroup(key: string, options?: { cluster?: string | null }): 'ok' | 'exists' {
+    return this.#group.createGroup(this.#scope.writeKey(key, 'createGroup'), options);
+  }
+
+  deleteGroup(key: string, options?: { cluster?: string | null }): 'ok' | 'not_found' {
+    return this.#group.deleteGroup(this.#scope.writeKey(key, 'deleteGroup'), options);
+  }
+
+  hasGroup(key: string, options?: { cluster?: string | null }): boolean {
+    return this.#group.hasGroup(this.#scope.readKey(key, 'hasGroup'), options);
+  }
+
   /** Keys of this tenant that have members (optionally under a tenant-relative prefix). */
   groups(options?: { prefix?: string; cluster?: string | null }): string[] {
     return this.#scope.keys(this.#group.groups(this.#scope.listOptions(options, 'groups')));
@@ -223,6 +267,14 @@ export class TenantView {
 
   dispatch(key: string, message: unknown, options?: DispatchOptions): void {
     this.#group.dispatch(this.#scope.readKey(key, 'dispatch'), message, options);
+  }
+
+  publish(key: string, message: unknown, options?: PublishOptions): Pid[] {
+    return this.#group.publish(this.#scope.readKey(key, 'publish'), message, options);
+  }
+
+  multiCall<R = unknown>(key: string, request: unknown, options?: MultiCallOptions): Promise<MultiCallResult<R>> {
+    return this.#group.multiCall<R>(this.#scope.readKey(key, 'multiCall'), request, options);
   }
 
   dispatchLocal(key: string, message: unknown, options?: DispatchOptions): void {
@@ -248,18 +300,24 @@ export class TenantView {
 
   // ---- counts ---------------------------------------------------------------------------------
 
-  registryCount(options?: { cluster?: string | null }): number {
-    return this.#group.tables.registryCountByPrefix(readCluster(options, 'registryCount'), this.#scope.prefix);
+  /** Registrations of this tenant (of one node's processes with {node}). */
+  registryCount(options?: CountOptions): number {
+    return this.#group.tables.registryCountByPrefix(readCluster(options, 'registryCount'), this.#scope.prefix, readNode(options, 'registryCount'));
   }
 
   localRegistryCount(options?: { cluster?: string | null }): number {
     return this.#group.tables.registryCountByPrefix(readCluster(options, 'localRegistryCount'), this.#scope.prefix, this.#group.node.name);
   }
 
-  /** Members of `key`, or with no key every membership of this tenant. */
-  memberCount(key?: string, options?: { cluster?: string | null }): number {
+  /** Members of `key`, or with no key every membership of this tenant (of one node's processes with {node}). */
+  memberCount(key?: string, options?: CountOptions): number {
     if (key !== undefined) return this.#group.memberCount(this.#scope.readKey(key, 'memberCount'), options);
-    return this.#group.tables.memberCountByPrefix(readCluster(options, 'memberCount'), this.#scope.prefix);
+    return this.#group.tables.memberCountByPrefix(readCluster(options, 'memberCount'), this.#scope.prefix, readNode(options, 'memberCount'));
+  }
+
+  /** Groups of this tenant (with members or created): a walk of the tenant's keys. */
+  groupCount(options?: { cluster?: string | null }): number {
+    return this.#group.groups({ cluster: readCluster(options, 'groupCount'), prefix: this.#scope.prefix }).length;
   }
 
   localMemberCount(key: string, options?: { cluster?: string | null }): number {
@@ -284,6 +342,12 @@ export class TenantView {
   nodes(cluster?: string): string[] {
     return this.#group.nodes(cluster);
   }
+}
+
+function readNode(options: CountOptions | undefined, what: string): string | undefined {
+  const node = options?.node;
+  if (node !== undefined && (typeof node !== 'string' || node === '')) throw new InvalidArgumentError(`${what}: node must be a node name (a non-empty string)`);
+  return node;
 }
 
 function readCluster(options: { cluster?: string | null } | undefined, what: string): ClusterName {

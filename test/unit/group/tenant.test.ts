@@ -341,6 +341,65 @@ describe('tenant views on three simulated nodes', () => {
     ];
     const NOT_STRINGS: unknown[] = [undefined, null, 42, { toString: () => 'secret' }, new String('secret'), ['secret'], Symbol('x')];
 
+    it('the later methods (publish, multiCall, updates, explicit groups, locked registration, local reads) are confined too', async () => {
+      const victim = ga.tenant(VICTIM.tenant, VICTIM.namespace);
+      const vp = collector(a);
+      victim.register('secret', { s: 1 }, { pid: vp.pid });
+      victim.join('room/1', { m: 1 }, { pid: vp.pid, topics: ['news'] });
+      victim.createGroup('empty');
+      ga.createGroup('root-group');
+      const snapshot = (): unknown => ({
+        lookup: victim.lookup('secret'),
+        members: victim.members('room/1'),
+        info: victim.memberInfo('room/1', { pid: vp.pid }),
+        groups: victim.groups(),
+        has: [victim.hasGroup('empty'), ga.hasGroup('root-group')],
+        local: [victim.localGroups(), victim.localMembers('room/1')],
+      });
+      const before = snapshot();
+      for (const [tenant, namespace] of ATTACKERS) {
+        const attacker = ga.tenant(tenant, namespace);
+        const own = idle(a);
+        for (const key of CRAFTED) {
+          if (key === '' || key.endsWith('/')) {
+            expect(() => attacker.createGroup(key)).toThrow(InvalidArgumentError);
+            expect(() => attacker.updateMeta(key, () => ({}))).toThrow(InvalidArgumentError);
+            continue;
+          }
+          expect(attacker.publish(key, 'attack', { topic: 'news' })).toEqual([]);
+          expect(attacker.publish(key, 'attack')).toEqual([]);
+          expect(await sim.resolve(attacker.multiCall(key, 'attack', { timeoutMs: 100 }), 'multiCall')).toEqual({ replies: [], bad: [] });
+          expect(attacker.hasGroup(key)).toBe(false);
+          expect(attacker.deleteGroup(key)).toBe('not_found');
+          expect(attacker.updateMeta(key, () => ({ attack: true }))).toBe('not_found');
+          expect(attacker.updateMember(key, () => ({ attack: true }), { pid: vp.pid })).toBe('not_found');
+          expect(attacker.memberInfo(key, { pid: vp.pid })).toBeNull();
+          expect(attacker.localMembers(key)).toEqual([]);
+          // Writes land in the attacker's own space, and are undone there.
+          expect(attacker.createGroup(key)).toBe('ok');
+          expect(attacker.hasGroup(key)).toBe(true);
+          expect(attacker.deleteGroup(key)).toBe('ok');
+          expect(await sim.resolve(attacker.registerLocked(key, {}, { pid: own, timeoutMs: 1000 }), 'registerLocked')).toBe('ok');
+          expect(attacker.whereis(key)).toBe(own);
+          expect(attacker.unregister(key)).toBe('ok');
+        }
+        expect(attacker.localGroups()).toEqual([]);
+        expect(attacker.groupCount()).toBe(0);
+        expect(attacker.memberCount(undefined, { node: 'a' })).toBe(0);
+        expect(attacker.registryCount({ node: 'a' })).toBe(0);
+        a.exit(own, 'done');
+      }
+      expect(snapshot()).toEqual(before);
+      expect(vp.messages).toEqual([]);
+      expect(victim.groupCount()).toBe(2);
+      expect(victim.registryCount({ node: 'a' })).toBe(1);
+      expect(victim.memberCount(undefined, { node: 'a' })).toBe(1);
+      expect(victim.memberCount(undefined, { node: 'b' })).toBe(0);
+      expect(victim.publish('room/1', 'news!', { topic: 'news' })).toEqual([vp.pid]);
+      expect(victim.updateMeta('secret', (m) => ({ ...(m as object), s: 2 }))).toBe('ok');
+      expect(victim.lookup('secret')?.meta).toEqual({ s: 2 });
+    });
+
     it('every read, write, dispatch and monitor through each attacker view misses the victim and the root', async () => {
       const victim = ga.tenant(VICTIM.tenant, VICTIM.namespace);
       const vp = collector(a);
