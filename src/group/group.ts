@@ -91,6 +91,8 @@ export class Group implements GroupEndpoint, ReplicaHost {
   static async start(node: Node, options: GroupOptions): Promise<Group> {
     if (!(node instanceof Node)) throw new InvalidArgumentError('Group.start(node, options): node must be a running Node (from startNode)');
     const resolved = resolveGroupOptions(options);
+    // Loaded only when asked for (before anything starts): an untraced Group never loads @opentelemetry/api.
+    const tracing = resolved.tracing ? await import('../observability/tracing.js') : undefined;
     if (!node.running) throw new NotRunningError(`Group.start: node ${node.name} is not running`);
     const group = new Group(node, resolved);
     try {
@@ -101,6 +103,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
     node.on('nodeup', group.onUp);
     node.on('nodedown', group.onDown);
     group.replicator.start();
+    tracing?.traceGroup(group);
     return group;
   }
 
@@ -286,6 +289,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
     if (registered !== undefined && registered.pid.node === here) this.node.send(registered.pid, message);
     for (const row of members) if (row.pid.node === here) this.node.send(row.pid, message);
     if (frames !== undefined) for (const [peer, payload] of frames) this.node.sendRaw(peer, GroupFrame.DISPATCH, payload);
+    if (frames !== undefined) this.counters.framesOut[GroupFrame.DISPATCH & 15]! += frames.length;
     this.counters.dispatches++;
     this.counters.recordPublish(members.length + (registered === undefined ? 0 : 1), this.counters.detailed ? (performance.now() - started) / 1000 : undefined);
   }

@@ -42,6 +42,12 @@ export interface GroupOptions {
   antiEntropyMs?: number;
   /** Rows per STATE frame when sending a snapshot. Default 2000. */
   snapshotChunkRows?: number;
+  /**
+   * OpenTelemetry spans for register, join and dispatch (@opentelemetry/api, tracer 'rollcall');
+   * they record only if the app registers an SDK. Default false: the API costs the write path
+   * even with no SDK (docs/operations.md "Tracing").
+   */
+  tracing?: boolean;
 }
 
 export interface ResolvedGroupOptions {
@@ -51,9 +57,10 @@ export interface ResolvedGroupOptions {
   readonly extractMeta: ((meta: unknown) => unknown) | undefined;
   readonly antiEntropyMs: number;
   readonly snapshotChunkRows: number;
+  readonly tracing: boolean;
 }
 
-const KNOWN = new Set(['name', 'log', 'resolveRegistryConflict', 'extractMeta', 'antiEntropyMs', 'snapshotChunkRows']);
+const KNOWN = new Set(['name', 'log', 'resolveRegistryConflict', 'extractMeta', 'antiEntropyMs', 'snapshotChunkRows', 'tracing']);
 
 export function resolveGroupOptions(options: GroupOptions): ResolvedGroupOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('Group.start(node, options) needs an options object, e.g. {name: "app"}');
@@ -76,9 +83,12 @@ export function resolveGroupOptions(options: GroupOptions): ResolvedGroupOptions
   if (typeof antiEntropyMs !== 'number' || !(antiEntropyMs > 0)) throw new InvalidArgumentError('Group.start: antiEntropyMs must be a positive number of milliseconds');
   const snapshotChunkRows = options.snapshotChunkRows ?? 2000;
   if (!Number.isInteger(snapshotChunkRows) || snapshotChunkRows < 1) throw new InvalidArgumentError('Group.start: snapshotChunkRows must be a positive integer');
+  const tracing = options.tracing ?? false;
+  if (typeof tracing !== 'boolean') throw new InvalidArgumentError('Group.start: tracing must be true or false');
   return {
     name,
     log,
+    tracing,
     resolveRegistryConflict: options.resolveRegistryConflict,
     extractMeta: options.extractMeta,
     antiEntropyMs,
