@@ -48,3 +48,6 @@ export type { Entry, WriteOptions, ReadOptions, MembersOptions, DispatchOptions 
 export { ALL } from './group/events.js';
 export type { GroupEvent, GroupEventType, GroupEventMessage, GroupEventCallback, GroupEventInfo, Pattern, Subscriber } from './group/events.js';
 export type { GroupOptions, GroupLogLevel, ConflictResolver, RegistryConflict, ConflictEntry } from './group/options.js';
+export { createMetrics } from './observability/metrics.js';
+export type { Metrics, MetricsOptions } from './observability/metrics.js';
+export type { NodeStats, PeerStats, EventLoopDelayStats, GroupStats } from './observability/stats.js';

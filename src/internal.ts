@@ -10,3 +10,5 @@ export { encode, decode } from './wire/codec.js';
 export { FrameType, frameTypeName } from './wire/types.js';
 export { silentLogger, defaultLogger } from './observability/logger.js';
 export { resolveNodeOptions, DEFAULTS } from './node/options.js';
+export { GroupCounters, Buckets } from './observability/stats.js';
+export { withSpan, groupSpanAttributes, traceGroup, TRACER_NAME } from './observability/tracing.js';

@@ -83,9 +83,9 @@ describe('node.stats()', () => {
 
   it("carries each node's event-loop delay p99 to its peers in heartbeats (real clock)", async () => {
     const heartbeat = { intervalMs: 50, timeoutMs: 2000 };
-    const a = await startNode({ name: 'a', transport: tcp(), listen: '127.0.0.1:0', cookie: 'obs', heartbeat, logger: silentLogger() });
+    const a = await startNode({ name: 'a', transport: tcp(), listen: { host: '127.0.0.1', port: 0 }, cookie: 'obs', heartbeat, logger: silentLogger() });
     started.push(a);
-    const b = await startNode({ name: 'b', transport: tcp(), listen: '127.0.0.1:0', cookie: 'obs', heartbeat, seeds: [a.seed], logger: silentLogger() });
+    const b = await startNode({ name: 'b', transport: tcp(), listen: { host: '127.0.0.1', port: 0 }, cookie: 'obs', heartbeat, seeds: [a.seed], logger: silentLogger() });
     started.push(b);
     const reported = await waitFor(() => b.stats().peers.find((p) => p.node === 'a' && p.eventLoopDelayP99Ms !== null), { what: "a's load report at b" });
     expect(typeof reported.eventLoopDelayP99Ms).toBe('number');
