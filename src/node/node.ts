@@ -157,7 +157,8 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   async start(): Promise<void> {
     const bound = await this.mesh.start();
     this.startedAt = this.clock.now();
-    this.loopDelay.start();
+    // Under a virtual clock every node of the simulation shares one event loop: nothing to measure per node.
+    if (this.clock === realClock) this.loopDelay.start();
     if (this.options.advertise !== undefined) this.mesh.local = { ...this.mesh.local, address: this.options.advertise };
     this.state = 'running';
     this.logger.info({ event: 'node_started', address: this.address, bound, incarnation: this.incarnation }, `node ${this.name} listening on ${bound}`);
