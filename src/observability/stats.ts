@@ -228,7 +228,9 @@ export class GroupCounters {
 
   /**
    * One dispatch or publish delivered to `fanout` recipients (`seconds`: how long the call took,
-   * when it was timed). The hook publish uses too.
+   * when it was timed). publish wires in as dispatch does: `counters.publishes++` and
+   * `counters.recordPublish(recipients.length, detailed ? seconds : undefined)`, reading the
+   * clock only when `detailed` is on.
    */
   recordPublish(fanout: number, seconds: number | undefined): void {
     this.recipients += fanout;
