@@ -1,12 +1,13 @@
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import { InvalidArgumentError } from '../errors.js';
-import type { Group } from '../group/group.js';
-import type { Node } from '../node/node.js';
-import { GROUP_FRAME_NAMES, type Buckets, type GroupStats, type NodeStats } from './stats.js';
+import { GROUP_FRAME_NAMES, type Buckets, type GroupStats, type GroupStatsSource, type NodeStats, type NodeStatsSource } from './stats.js';
+
+/** A Group, as far as metrics go (observability sits below group/: it does not import it). */
+type Group = GroupStatsSource;
 
 export interface MetricsOptions {
   /** The node whose stats are exposed. */
-  node: Node;
+  node: NodeStatsSource;
   /** Group instances to expose (more with `addGroup`). */
   groups?: Group[];
   /** Where the metrics are registered; default: a new Registry. One createMetrics per registry. */

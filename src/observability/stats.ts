@@ -330,3 +330,19 @@ function byFrameName(counts: readonly number[]): Record<string, number> {
   for (let i = 0; i < GROUP_FRAME_NAMES.length; i++) out[GROUP_FRAME_NAMES[i]!] = counts[i]!;
   return out;
 }
+
+/**
+ * What the metrics and tracing modules need of a node and of a Group. Structural, so that this
+ * layer (below node/ and group/) imports neither: a Node and a Group are both.
+ */
+export interface NodeStatsSource {
+  readonly name: string;
+  stats(): NodeStats;
+}
+
+export interface GroupStatsSource {
+  readonly name: string;
+  readonly node: { readonly name: string };
+  readonly counters: GroupCounters;
+  stats(): GroupStats;
+}
