@@ -60,3 +60,6 @@ export type { DashboardEvent, DashboardEventType, EventFilter } from './dashboar
 export type { ConflictStrategy, NameConflictMessage } from './group/conflict-strategies.js';
 export type { MultiCallOptions, MultiCallResult } from './group/multicall.js';
 export type { GroupSpec, RegisteredServerOptions, RegisteredServerInfo } from './group/registered-servers.js';
+export { createMetrics } from './observability/metrics.js';
+export type { Metrics, MetricsOptions } from './observability/metrics.js';
+export type { NodeStats, PeerStats, EventLoopDelayStats, GroupStats } from './observability/stats.js';

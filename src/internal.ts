@@ -11,3 +11,5 @@ export { FrameType, frameTypeName } from './wire/types.js';
 export { silentLogger, defaultLogger } from './observability/logger.js';
 export { resolveNodeOptions, DEFAULTS } from './node/options.js';
 // startDashboard is public (./index.js, re-exported above); test node processes reach it as api.startDashboard.
+export { GroupCounters, Buckets } from './observability/stats.js';
+export { withSpan, groupSpanAttributes, traceGroup, TRACER_NAME } from './observability/tracing.js';

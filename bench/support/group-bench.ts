@@ -59,12 +59,16 @@ export function randomKeys(count: number, held: readonly string[], fresh: boolea
   return picked;
 }
 
-/** Start the Group of the node process, replacing (stopping) the one in `state` if any. */
+/**
+ * Start the Group of the node process, replacing (stopping) the one in `state` if any.
+ * BENCH_TRACING=1 starts it with `tracing: true` (the cost of the OpenTelemetry API, with or
+ * without an SDK registered: docs/operations.md "Tracing").
+ */
 export async function freshGroup(node: Node, state: Map<string, unknown>): Promise<Group> {
   const old = state.get('group') as Group | undefined;
   if (old !== undefined) await old.stop();
   state.delete('group');
-  const group = await Group.start(node, { name: GROUP_NAME, log: false });
+  const group = await Group.start(node, { name: GROUP_NAME, log: false, tracing: process.env['BENCH_TRACING'] === '1' });
   state.set('group', group);
   return group;
 }

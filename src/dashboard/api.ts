@@ -104,8 +104,8 @@ export interface ClusterJson {
 export interface MetricsJson extends RatesSnapshot {
   node: string;
   /**
-   * HOOK(stats): node.stats() / group.stats() (replication lag...) go here once they exist; the
-   * `stats` option of startDashboard supplies them. null until wired.
+   * What the `stats` option of startDashboard returns: by default node.stats() and each shown
+   * Group's stats() (replication lag, conflicts, purges...).
    */
   stats: unknown;
 }

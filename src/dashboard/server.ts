@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { InvalidArgumentError, RollcallError } from '../errors.js';
 import type { Group } from '../group/group.js';
 import { Node } from '../node/node.js';
+import { createMetrics, type Metrics } from '../observability/metrics.js';
 import type { Timer } from '../time/clock.js';
 import { DashboardApi, type ClusterSelector, type DashboardRoles, type GroupsQuery, type MembersQuery, type MetricsJson, type RegistryQuery } from './api.js';
 import { ASSETS } from './assets.js';
@@ -31,11 +32,12 @@ export interface DashboardOptions {
   /** Roles of the nodes, when the caller knows them (see DashboardRoles). */
   roles?: DashboardRoles;
   /**
-   * HOOK(prometheus): the Prometheus text for GET /metrics (src/observability/metrics.ts's
-   * `metricsText()`). Until given, /metrics answers 501.
+   * The Prometheus text for GET /metrics. Default: `createMetrics` over the node and the Groups
+   * shown (their dispatches and publishes are timed while the dashboard runs, for the latency
+   * histogram). Pass your own to serve an app-wide prom-client registry.
    */
   metricsText?: () => string | Promise<string>;
-  /** HOOK(stats): extra figures for /api/metrics, e.g. `() => ({ node: node.stats(), groups: [...] })`. */
+  /** The figures in /api/metrics `stats`. Default: `{node: node.stats(), groups: [group.stats()...]}`. */
   stats?: () => unknown;
   /** Most concurrent event streams (default 32); more get 503. */
   maxEventStreams?: number;
@@ -111,7 +113,32 @@ export async function startDashboard(node: Node, options: DashboardOptions = {})
     ...(options.maxStreamBufferBytes === undefined ? {} : { maxBufferBytes: positive(options.maxStreamBufferBytes, 'maxStreamBufferBytes') }),
   };
 
-  const api = new DashboardApi(node, { groups: options.groups, roles: options.roles, stats: options.stats });
+  // The default /metrics and stats cover the Groups shown; Groups started later join at the next sample.
+  let prometheus: Metrics | undefined;
+  const exposed = new Set<Group>();
+  const exposeGroups = (): void => {
+    if (prometheus === undefined) return;
+    for (const group of api.groups()) {
+      if (exposed.has(group)) continue;
+      exposed.add(group);
+      prometheus.addGroup(group);
+    }
+  };
+  const api: DashboardApi = new DashboardApi(node, {
+    groups: options.groups,
+    roles: options.roles,
+    stats: options.stats ?? (() => ({ node: node.stats(), groups: api.groups().map((g) => g.stats()) })),
+  });
+  let metricsText = options.metricsText;
+  if (metricsText === undefined) {
+    prometheus = createMetrics({ node });
+    exposeGroups();
+    metricsText = () => prometheus!.metricsText();
+  }
+  const unexpose = (): void => {
+    for (const group of exposed) prometheus?.removeGroup(group);
+    exposed.clear();
+  };
   const rates = new RateRecorder();
   api.rates = rates;
   const feed = new EventFeed(node, rates);
@@ -121,6 +148,7 @@ export async function startDashboard(node: Node, options: DashboardOptions = {})
     rates.tick(node.clock.wallNow());
     api.sampleLoopDelay();
     feed.watch(api.groups());
+    exposeGroups();
   }, SAMPLE_MS);
 
   const metrics = (): MetricsJson & { eventStreams: { open: number; max: number; dropped: number } } => ({
@@ -178,9 +206,7 @@ export async function startDashboard(node: Node, options: DashboardOptions = {})
       case '/api/metrics':
         return sendJson(res, 200, metrics());
       case '/metrics': {
-        // HOOK(prometheus): wired by passing `metricsText` (createMetrics(...).metricsText).
-        if (options.metricsText === undefined) throw new HttpError(501, 'not_implemented', 'Prometheus metrics are not enabled on this dashboard');
-        return send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', await options.metricsText());
+        return send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', await metricsText());
       }
       case '/api/events': {
         const filter = eventFilter(q);
@@ -227,6 +253,7 @@ export async function startDashboard(node: Node, options: DashboardOptions = {})
     hub.close();
     feed.close();
     api.close();
+    unexpose();
     if (error.code === 'EADDRINUSE') throw new InvalidArgumentError(`startDashboard: ${host}:${port} is in use; pick another port (0: any free port)`);
     throw error;
   });
@@ -260,6 +287,7 @@ export async function startDashboard(node: Node, options: DashboardOptions = {})
         hub.close();
         feed.close();
         api.close();
+        unexpose();
         server.close(() => resolve());
         server.closeAllConnections();
       });

@@ -3,6 +3,7 @@ import { InvalidArgumentError, NoProcError, NotRunningError } from '../errors.js
 import type { ServerClass } from '../process/host.js';
 import { assertEncodable } from '../wire/codec.js';
 import type { Logger } from '../observability/logger.js';
+import { GroupCounters, groupStatsOf, type GroupStats } from '../observability/stats.js';
 import { Node, type NodeDownEvent, type NodeUpEvent } from '../node/node.js';
 import { Pid } from '../process/pid.js';
 import type { PeerIdentity } from '../transport/link.js';
@@ -101,6 +102,8 @@ export class Group implements GroupEndpoint, ReplicaHost {
   readonly tables = new GroupTables();
   readonly membership = new ClusterMembership();
   readonly logger: Logger;
+  /** Plain counters behind `stats()` and the Prometheus metrics (observability/stats.ts). */
+  readonly counters = new GroupCounters();
   private readonly subscriptions = new Subscriptions<unknown>();
   /** monitorGroups subscribers: their events are not GroupEvents (no pid), so they are kept apart. */
   private readonly lifecycleSubscriptions = new Subscriptions<unknown>();
@@ -149,6 +152,8 @@ export class Group implements GroupEndpoint, ReplicaHost {
   static async start(node: Node, options: GroupOptions): Promise<Group> {
     if (!(node instanceof Node)) throw new InvalidArgumentError('Group.start(node, options): node must be a running Node (from startNode)');
     const resolved = resolveGroupOptions(options);
+    // Loaded only when asked for (before anything starts): an untraced Group never loads @opentelemetry/api.
+    const tracing = resolved.tracing ? await import('../observability/tracing.js') : undefined;
     if (!node.running) throw new NotRunningError(`Group.start: node ${node.name} is not running`);
     const group = new Group(node, resolved);
     try {
@@ -159,6 +164,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
     node.on('nodeup', group.onUp);
     node.on('nodedown', group.onDown);
     group.replicator.start();
+    tracing?.traceGroup(group);
     return group;
   }
 
@@ -185,10 +191,12 @@ export class Group implements GroupEndpoint, ReplicaHost {
     const cluster = this.writableCluster(options.cluster, 'register');
     const pid = this.actingPid(options.pid, 'register');
     const existing = this.tables.lookup(cluster, key);
-    if (existing !== undefined && !existing.pid.equals(pid)) return 'taken';
+    if (existing !== undefined && !existing.pid.equals(pid)) return this.refused('register', 'taken');
     if (existing !== undefined && isDeepStrictEqual(existing.meta, meta)) return 'ok';
     const time = this.node.clock.wallNow();
     const reason = existing === undefined ? 'register' : 'update';
+    if (existing === undefined) this.counters.registers++;
+    else this.counters.registryUpdates++;
     const payload = this.replicator.encodeOp(cluster, Op.REGISTER, key, pid, meta, time, reason);
     this.tables.register(cluster, key, pid, meta, time);
     this.replicator.broadcast(cluster, payload);
@@ -234,9 +242,10 @@ export class Group implements GroupEndpoint, ReplicaHost {
     options = optionsObject(options, 'unregister');
     const cluster = this.writableCluster(options.cluster, 'unregister');
     const existing = this.tables.lookup(cluster, key);
-    if (existing === undefined) return 'not_found';
-    if (existing.pid.node !== this.node.name) return 'not_owner';
+    if (existing === undefined) return this.refused('unregister', 'not_found');
+    if (existing.pid.node !== this.node.name) return this.refused('unregister', 'not_owner');
     if (this.options.strict) this.checkStrict(existing.pid, 'unregister');
+    this.counters.unregisters++;
     const payload = this.replicator.encodeOp(cluster, Op.UNREGISTER, key, existing.pid, existing.meta, existing.time, 'unregister');
     this.tables.unregister(cluster, key, existing.pid);
     this.replicator.broadcast(cluster, payload);
@@ -334,6 +343,8 @@ export class Group implements GroupEndpoint, ReplicaHost {
     }
     const time = this.node.clock.wallNow();
     const payload = this.replicator.encodeOp(cluster, Op.JOIN, key, pid, meta, time, reason, wireTail(topics, count));
+    if (reason === 'update') this.counters.memberUpdates++;
+    else this.counters.joins++;
     this.tables.join(cluster, key, pid, meta, time, topics, count);
     this.replicator.broadcast(cluster, payload);
     if (reason !== 'count' && this.wantsEvents()) this.emit([this.event('joined', this.tables.member(cluster, key, pid)!, existing?.meta ?? null, null)]);
@@ -346,7 +357,8 @@ export class Group implements GroupEndpoint, ReplicaHost {
     const cluster = this.writableCluster(options.cluster, 'leave');
     const pid = this.actingPid(options.pid, 'leave');
     const existing = this.tables.member(cluster, key, pid);
-    if (existing === undefined) return 'not_in_group';
+    if (existing === undefined) return this.refused('leave', 'not_in_group');
+    this.counters.leaves++;
     if (existing.count > 1) {
       // Count mode, not the last leave: the owner sends the row with its new count (state-based,
       // so a lost op is repaired by a resync like any other) and the process stays a member.
@@ -521,6 +533,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
    */
   dispatch(key: string, message: unknown, options?: DispatchOptions): void {
     if (!this.running) throw new NotRunningError(`dispatch: Group ${this.name} has stopped`);
+    const started = this.counters.detailed ? performance.now() : 0;
     readableKey(key, 'dispatch');
     options = optionsObject(options, 'dispatch');
     const cluster = readCluster(options.cluster);
@@ -534,6 +547,9 @@ export class Group implements GroupEndpoint, ReplicaHost {
     if (registered !== undefined && registered.pid.node === here) this.node.send(registered.pid, message);
     for (const row of members) if (row.pid.node === here) this.node.send(row.pid, message);
     if (frames !== undefined) for (const [peer, payload] of frames) this.node.sendRaw(peer, GroupFrame.DISPATCH, payload);
+    if (frames !== undefined) this.counters.framesOut[GroupFrame.DISPATCH & 15]! += frames.length;
+    this.counters.dispatches++;
+    this.counters.recordPublish(members.length + (registered === undefined ? 0 : 1), this.counters.detailed ? (performance.now() - started) / 1000 : undefined);
   }
 
   /**
@@ -543,6 +559,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
    */
   publish(key: string, message: unknown, options?: PublishOptions): Pid[] {
     if (!this.running) throw new NotRunningError(`publish: Group ${this.name} has stopped`);
+    const started = this.counters.detailed ? performance.now() : 0;
     readableKey(key, 'publish');
     options = optionsObject(options, 'publish');
     const cluster = readCluster(options.cluster);
@@ -560,7 +577,12 @@ export class Group implements GroupEndpoint, ReplicaHost {
       pids[i] = pid;
       if (pid.node === here) this.node.send(pid, message);
     }
-    if (frames !== undefined) for (const [peer, payload] of frames) this.node.sendRaw(peer, GroupFrame.DISPATCH, payload);
+    if (frames !== undefined) {
+      for (const [peer, payload] of frames) this.node.sendRaw(peer, GroupFrame.DISPATCH, payload);
+      this.counters.framesOut[GroupFrame.DISPATCH & 15]! += frames.length;
+    }
+    this.counters.publishes++;
+    this.counters.recordPublish(pids.length, this.counters.detailed ? (performance.now() - started) / 1000 : undefined);
     return pids;
   }
 
@@ -587,6 +609,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
     readableKey(key, 'dispatchLocal');
     options = optionsObject(options, 'dispatchLocal');
     const cluster = readCluster(options.cluster);
+    this.counters.localDispatches++;
     if (options.includeRegistered === true) {
       const row = this.tables.lookup(cluster, key);
       if (row !== undefined && row.pid.node === this.node.name) this.node.send(row.pid, message);
@@ -668,6 +691,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
       // Ours go everywhere; the others' we simply stop seeing (reads of a cluster we left see nothing).
       for (const node of this.tables.ownerNodes()) {
         for (const row of this.tables.purgeClusterOwnedBy(cluster, node)) {
+          this.counters.purgedClusterDisconnect++;
           events.push(this.event(row instanceof RegistryRow ? 'unregistered' : 'left', row, null, 'cluster_disconnect'));
         }
       }
@@ -736,6 +760,21 @@ export class Group implements GroupEndpoint, ReplicaHost {
     return countOwned(this.tables, cluster, nodeOption(options.node, 'groupCount')).groups;
   }
 
+  /**
+   * Counters of this instance (local ops, replication, conflicts, purges, events) and the current
+   * table sizes; see docs/api.md for each field.
+   */
+  stats(): GroupStats {
+    const clusters = this.tables.clusters().map((cluster) => ({ cluster, entries: this.tables.registryCount(cluster), members: this.tables.memberCount(cluster) }));
+    let entries = 0;
+    let members = 0;
+    for (const c of clusters) {
+      entries += c.entries;
+      members += c.members;
+    }
+    return groupStatsOf(this.counters, { group: this.name, node: this.node.name, clusters, entries, members });
+  }
+
   /** Change the log level at runtime: 'info', 'verbose' (every replication frame) or false. */
   logLevel(level?: GroupLogLevel): GroupLogLevel {
     if (level !== undefined) {
@@ -797,6 +836,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
   private deliver(events: GroupEvent[]): void {
     if (events.length === 0) return;
     this.subscriptions.deliver(events, (subscriber, batch) => {
+      this.counters.eventsDelivered += batch.length;
       if (subscriber instanceof Pid) {
         this.node.send(subscriber, { group: this.name, events: batch });
         return;
@@ -870,11 +910,18 @@ export class Group implements GroupEndpoint, ReplicaHost {
       if (!this.running) continue;
       const rows = this.tables.removePid(pid);
       if (rows.length === 0) continue;
+      this.counters.purgedExits += rows.length;
       this.replicator.broadcastRemovals(rows, reason);
       if (this.wantsEvents()) for (const row of rows) events.push(this.event(row instanceof RegistryRow ? 'unregistered' : 'left', row, null, reason));
       this.replicator.showNextAfter(rows, events);
     }
     this.emit(events);
+  }
+
+  /** Count a refused write and return its answer. */
+  private refused<R extends string>(op: string, reason: R): R {
+    this.counters.refused(op, reason);
+    return reason;
   }
 
   private extract(meta: unknown, override: ((meta: unknown) => unknown) | undefined): unknown {

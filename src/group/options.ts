@@ -59,6 +59,12 @@ export interface GroupOptions {
   joins?: 'update' | 'count';
   /** Only a process itself may register, join, leave or update its own entries. Default false. */
   strict?: boolean;
+  /**
+   * OpenTelemetry spans for register, join and dispatch (@opentelemetry/api, tracer 'rollcall');
+   * they record only if the app registers an SDK. Default false: the API costs the write path
+   * even with no SDK (docs/operations.md "Tracing").
+   */
+  tracing?: boolean;
 }
 
 export interface ResolvedGroupOptions {
@@ -73,9 +79,10 @@ export interface ResolvedGroupOptions {
   readonly groupTombstoneMs: number;
   readonly joins: 'update' | 'count';
   readonly strict: boolean;
+  readonly tracing: boolean;
 }
 
-const KNOWN = new Set(['name', 'log', 'resolveRegistryConflict', 'conflictStrategy', 'extractMeta', 'antiEntropyMs', 'snapshotChunkRows', 'groupTombstoneMs', 'joins', 'strict']);
+const KNOWN = new Set(['name', 'log', 'resolveRegistryConflict', 'conflictStrategy', 'extractMeta', 'antiEntropyMs', 'snapshotChunkRows', 'groupTombstoneMs', 'joins', 'strict', 'tracing']);
 
 export function resolveGroupOptions(options: GroupOptions): ResolvedGroupOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('Group.start(node, options) needs an options object, e.g. {name: "app"}');
@@ -111,9 +118,12 @@ export function resolveGroupOptions(options: GroupOptions): ResolvedGroupOptions
   if (joins !== 'update' && joins !== 'count') throw new InvalidArgumentError(`Group.start: joins must be 'update' or 'count', got ${String(joins)}`);
   const strict = options.strict ?? false;
   if (typeof strict !== 'boolean') throw new InvalidArgumentError(`Group.start: strict must be true or false, got ${String(strict)}`);
+  const tracing = options.tracing ?? false;
+  if (typeof tracing !== 'boolean') throw new InvalidArgumentError('Group.start: tracing must be true or false');
   return {
     name,
     log,
+    tracing,
     resolveRegistryConflict: options.resolveRegistryConflict,
     conflictStrategy,
     extractMeta: options.extractMeta,

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { describeReason } from '../errors.js';
 import { assertEncodable } from '../wire/codec.js';
 import type { Logger } from '../observability/logger.js';
+import type { GroupCounters } from '../observability/stats.js';
 import type { Node } from '../node/node.js';
 import { Pid } from '../process/pid.js';
 import type { Timer } from '../time/clock.js';
@@ -36,6 +37,7 @@ export interface ReplicaHost {
   readonly tables: GroupTables;
   readonly membership: ClusterMembership;
   readonly logger: Logger;
+  readonly counters: GroupCounters;
   verbose(): boolean;
   /** Deliver one batch of events to local subscribers (after any still pending from emitSoon). */
   emit(events: GroupEvent[]): void;
@@ -111,8 +113,12 @@ export class Replicator {
   broadcast(cluster: ClusterName, payload: Buffer | undefined): void {
     if (payload === undefined) return;
     const self = this.host.node.name;
+    const { counters } = this.host;
     for (const peer of this.host.membership.nodeSet(cluster)) {
-      if (peer !== self) this.host.node.sendRaw(peer, GroupFrame.OP, payload);
+      if (peer === self) continue;
+      this.host.node.sendRaw(peer, GroupFrame.OP, payload);
+      counters.framesOut[GroupFrame.OP & 15]!++;
+      counters.bytesOut += payload.length;
     }
   }
 
@@ -160,6 +166,7 @@ export class Replicator {
 
   onFrame(type: number, peer: PeerIdentity, body: unknown[]): void {
     if (this.host.verbose()) this.host.logger.debug({ event: 'group_frame', peer: peer.name, type }, 'group frame');
+    this.host.counters.framesIn[type & 15]!++;
     switch (type) {
       case GroupFrame.HELLO:
       case GroupFrame.HELLO_ACK:
@@ -237,6 +244,7 @@ export class Replicator {
       const final = r >= reg.length && m >= pg.length;
       const declared = final ? this.declarations.toWire(cluster) : undefined;
       this.send(peer, GroupFrame.STATE, declared === undefined ? [cluster, seq, regPart, pgPart, final, replace] : [cluster, seq, regPart, pgPart, final, replace, declared]);
+      this.host.counters.rowsSent += regPart.length + pgPart.length;
       // Each chunk goes out as soon as it is encoded (order kept), so the peer merges one while
       // this node encodes the next: a heal's snapshots are pipelined instead of sent at the end.
       if (!final) this.host.node.flushTo(peer);
@@ -256,6 +264,7 @@ export class Replicator {
       // A resync restates all the peer's rows: its shadows are set aside again as they come.
       if (replace === true) this.shadows.removeOwnedBy(peer, cluster);
     }
+    this.host.counters.rowsReceived += reg.length + pg.length;
     for (const wire of reg as unknown[]) {
       const row = fromWire(cluster, wire, peer);
       if (row !== undefined) this.mergeRegistry(row, pending.events, pending.seen);
@@ -364,9 +373,14 @@ export class Replicator {
     const last = seqs.get(cluster);
     if (last !== undefined && seq !== last + 1) {
       this.host.logger.warn({ event: 'group_seq_gap', group: this.host.name, peer, cluster, expected: last + 1, got: seq }, 'replication gap: resyncing');
+      this.host.counters.resyncsRequested++;
       this.send(peer, GroupFrame.RESYNC, [cluster]);
     }
     seqs.set(cluster, seq);
+    const { counters } = this.host;
+    counters.opsApplied++;
+    // Only a fresh write's time is its creation time (removals carry the row's, re-asserts a later one).
+    if ((op === Op.REGISTER || op === Op.JOIN) && reason !== 'resolve_conflict' && counters.sampleLag()) counters.recordLag(this.host.node.clock.wallNow() - time);
     const events = this.host.wantsEvents() ? ([] as GroupEvent[]) : undefined;
     let row: RowData = { cluster, key, pid, meta, time };
     switch (op) {
@@ -462,6 +476,7 @@ export class Replicator {
   private resolveConflict(local: RegistryRow, remote: RowData, events: GroupEvent[] | undefined, seen: Set<Row> | undefined, reassert: boolean): void {
     const { options, node, tables, logger } = this.host;
     const custom = options.resolveRegistryConflict;
+    this.host.counters.conflictsResolved++;
     let winner: Pid | null | undefined;
     if (custom !== undefined) {
       try {
@@ -636,6 +651,7 @@ export class Replicator {
       this.seqsOf(peer).delete(cluster);
       this.shadows.removeOwnedBy(peer, cluster);
       const purged = this.host.tables.purgeClusterOwnedBy(cluster, peer);
+      this.host.counters.purgedClusterDisconnect += purged.length;
       for (const row of purged) events.push(this.removedEvent(row, 'cluster_disconnect'));
       this.showNextAfter(purged, events);
     }
@@ -679,6 +695,7 @@ export class Replicator {
       if (this.pendingState.has(`${peer}|${String(cluster)}`)) continue;
       if ((seqs.get(cluster) ?? 0) !== entry[1]) {
         this.host.logger.warn({ event: 'group_diverged', group: this.host.name, peer, cluster, ours: seqs.get(cluster) ?? 0, theirs: entry[1] }, 'anti-entropy: views differ, resyncing');
+        this.host.counters.resyncsRequested++;
         this.send(peer, GroupFrame.RESYNC, [cluster]);
       }
     }
@@ -687,6 +704,7 @@ export class Replicator {
   private onResync(peer: string, body: unknown[]): void {
     const cluster = body[1];
     if (!isClusterName(cluster) || !this.host.membership.has(cluster, this.host.node.name)) return;
+    this.host.counters.resyncsServed++;
     this.sendState(peer, cluster, true);
   }
 
@@ -697,6 +715,7 @@ export class Replicator {
     for (const key of [...this.pendingState.keys()]) if (key.startsWith(`${peer}|`)) this.pendingState.delete(key);
     this.shadows.removeOwnedBy(peer);
     const purged = this.host.tables.purgeNode(peer);
+    this.host.counters.purgedNodeDown += purged.length;
     if (purged.length > 0) {
       this.host.logger.info({ event: 'group_purge', group: this.host.name, peer, rows: purged.length }, `group ${this.host.name}: purged ${purged.length} entries of ${peer}`);
     }
@@ -726,7 +745,10 @@ export class Replicator {
 
   private send(peer: string, type: number, rest: unknown[]): void {
     try {
-      this.host.node.sendRaw(peer, type, this.host.node.encodePayload([this.host.name, ...rest]));
+      const payload = this.host.node.encodePayload([this.host.name, ...rest]);
+      this.host.node.sendRaw(peer, type, payload);
+      this.host.counters.framesOut[type & 15]!++;
+      this.host.counters.bytesOut += payload.length;
     } catch (error) {
       this.host.logger.error({ event: 'group_send_failed', group: this.host.name, peer, type, err: describeReason(error) }, 'could not send a group frame');
     }

@@ -10,8 +10,9 @@ import {
   TimeoutError,
   describeReason,
 } from '../errors.js';
-import type { Logger } from '../observability/logger.js';
-import type { Clock } from '../time/clock.js';
+import { LOG_LEVELS, type Logger, type LogLevel } from '../observability/logger.js';
+import { EventLoopDelayMonitor, type NodeStats } from '../observability/stats.js';
+import { realClock, type Clock } from '../time/clock.js';
 import type { Random } from '../time/random.js';
 import { Pid, Ref } from '../process/pid.js';
 import type {
@@ -92,6 +93,8 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   private gossipTimer: { cancel(): void } | undefined;
   private refCounter = 0;
   private state: 'starting' | 'running' | 'stopped' = 'starting';
+  private readonly loopDelay = new EventLoopDelayMonitor();
+  private startedAt = 0;
 
   /** Use `startNode(options)`. */
   constructor(options: ResolvedNodeOptions) {
@@ -138,7 +141,14 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
         ...(options.protocolVersion === undefined ? {} : { protocolVersion: options.protocolVersion }),
       },
       { peerUp: (peer) => this.onPeerUp(peer), peerDown: (peer, reason, detail) => this.onPeerDown(peer, reason, detail) },
-      { clock: this.clock, random: this.random, logger: this.logger },
+      {
+        clock: this.clock,
+        random: this.random,
+        logger: this.logger,
+        // Heartbeats carry this process's event-loop delay to the peers; not under a virtual clock,
+        // where it would measure the whole simulation and make its bytes depend on the machine.
+        ...(this.clock === realClock ? { loadReport: () => encode({ eld: Math.round(this.loopDelay.read().p99 * 10) / 10 }) } : {}),
+      },
     );
     this.registerProtocol();
   }
@@ -146,6 +156,9 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   /** @internal Started by startNode. */
   async start(): Promise<void> {
     const bound = await this.mesh.start();
+    this.startedAt = this.clock.now();
+    // Under a virtual clock every node of the simulation shares one event loop: nothing to measure per node.
+    if (this.clock === realClock) this.loopDelay.start();
     if (this.options.advertise !== undefined) this.mesh.local = { ...this.mesh.local, address: this.options.advertise };
     this.state = 'running';
     this.logger.info({ event: 'node_started', address: this.address, bound, incarnation: this.incarnation }, `node ${this.name} listening on ${bound}`);
@@ -359,6 +372,35 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     return this.table.count();
   }
 
+  /**
+   * Counters and gauges of this node: uptime, event-loop delay (last completed window of >= 10 s),
+   * per-peer traffic and heartbeat age, process count. Cheap: reads counters, builds one object.
+   */
+  stats(): NodeStats {
+    return {
+      name: this.name,
+      incarnation: this.incarnation,
+      uptimeMs: this.state === 'starting' ? 0 : this.clock.now() - this.startedAt,
+      eventLoopDelay: this.loopDelay.read(),
+      peers: this.mesh.peerStats(),
+      processes: this.table.count(),
+      links: this.mesh.trafficTotals(),
+    };
+  }
+
+  /**
+   * The level of this node's logger (node, transport, processes), changeable at runtime: 'fatal',
+   * 'error', 'warn', 'info', 'debug', 'trace' or 'silent'. Group loggers keep their own level
+   * (`group.logLevel()`). Returns the level now in force.
+   */
+  logLevel(level?: LogLevel): string {
+    if (level !== undefined) {
+      if (!LOG_LEVELS.includes(level)) throw new InvalidArgumentError(`logLevel: one of ${LOG_LEVELS.join(', ')}, got ${String(level)}`);
+      this.logger.level = level;
+    }
+    return this.logger.level;
+  }
+
   /** Graceful stop: local processes exit ('shutdown'), peers see a clean leave ('left'). */
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
@@ -370,6 +412,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     // Monitors fire in a microtask: let the DOWN frames ('shutdown') be queued before LEAVE.
     await new Promise<void>((resolve) => setImmediate(resolve));
     await this.mesh.stop();
+    this.loopDelay.stop();
     this.logger.info({ event: 'node_stopped' }, `node ${this.name} stopped`);
   }
 

@@ -15,6 +15,8 @@ export interface Logger {
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 /** The default logger: pino to stdout at `warn`, named after the node. */
 export function defaultLogger(nodeName: string, level: LogLevel = 'warn'): Logger {
   return pino({ name: 'rollcall', level, base: { node: nodeName } }) as unknown as Logger;

@@ -104,6 +104,17 @@ export class Link {
   readonly dialledAddress: string | undefined;
   lastReceivedAt: number;
   lastSentAt: number;
+  /** When the last PING went out (heartbeats that carry a load report are sent on busy links too). */
+  lastPingAt: number;
+  /** When the handshake completed (clock.now()), or -1 before. */
+  upAt = -1;
+  /** Traffic (node.stats()): bytes as read from / written to the connection, frames as framed (a batch is one frame). */
+  bytesIn = 0;
+  bytesOut = 0;
+  framesIn = 0;
+  framesOut = 0;
+  /** The peer's event-loop delay p99 (ms) from its last heartbeat that carried one. */
+  peerLoopDelayMs: number | undefined;
 
   private readonly owner: LinkOwner;
   private readonly conduit: Conduit;
@@ -140,6 +151,7 @@ export class Link {
     const now = owner.clock.now();
     this.lastReceivedAt = now;
     this.lastSentAt = now;
+    this.lastPingAt = now;
     this.decoder = new FrameDecoder({
       maxFrameBytes: Math.min(owner.options.maxFrameBytes, HANDSHAKE_MAX_FRAME_BYTES),
       onFrame: (version, type, payload) => this.onFrame(version, type, payload),
@@ -206,9 +218,11 @@ export class Link {
     this.close(reason, detail);
   }
 
-  /** Heartbeat: called by the mesh on idle links. */
-  ping(): void {
-    if (this.state === 'up') this.append(FrameType.PING, EMPTY);
+  /** Heartbeat: called by the mesh on idle links; `report` is the payload (an encoded load report) or the empty map. */
+  ping(report: Buffer = EMPTY, now = this.owner.clock.now()): void {
+    if (this.state !== 'up') return;
+    this.lastPingAt = now;
+    this.append(FrameType.PING, report);
   }
 
   private close(reason: LinkCloseReason, detail?: string): void {
@@ -239,6 +253,7 @@ export class Link {
     this.lastFrameAt = this.blockEnd;
     this.lastType = this.owner.isBatchable(type) ? type : -1;
     this.blockEnd += frameBytes;
+    this.framesOut++;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // Once per turn, not per frame: the heartbeat only needs to know the link is not idle.
@@ -297,6 +312,7 @@ export class Link {
     while (this.pending.length > 0) {
       const chunk = this.pending.shift()!;
       this.pendingBytes -= chunk.length;
+      this.bytesOut += chunk.length;
       if (!this.conduit.write(chunk)) {
         this.waitingForDrain = true;
         return;
@@ -318,6 +334,7 @@ export class Link {
 
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
+    this.bytesIn += chunk.length;
     // Liveness per chunk rather than per frame (one clock read for hundreds of small frames);
     // any byte counts, so a large frame arriving slowly keeps the peer alive too.
     if (this.state === 'up' && (this.peer === undefined || !this.owner.isBlocked(this.peer.name, 'in'))) {
@@ -335,13 +352,17 @@ export class Link {
 
   private onFrame(version: number, type: number, payload: Buffer): void {
     if (this.state === 'closed') return;
+    this.framesIn++;
     if (version !== this.version) {
       this.rejectVersion(version);
       return;
     }
     if (this.state === 'up') {
       if (this.peer !== undefined && this.owner.isBlocked(this.peer.name, 'in')) return;
-      if (type === FrameType.PING) return;
+      if (type === FrameType.PING) {
+        if (payload.length > 1) this.readLoadReport(payload);
+        return;
+      }
       if (type === FrameType.LEAVE) {
         this.conduit.end();
         this.close('left');
@@ -397,6 +418,20 @@ export class Link {
       });
     } catch (error) {
       this.badFrame(`undecodable ${frameTypeName(type | BATCH_BIT)} payload: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * A heartbeat's load report: `{eld: p99 ms}`. Advisory only: a malformed one is ignored (older
+   * nodes send `{}`, and ignore our reports, so the field is compatible both ways).
+   */
+  private readLoadReport(payload: Buffer): void {
+    try {
+      const body = decode(payload) as { eld?: unknown } | null;
+      const eld = typeof body === 'object' && body !== null ? body.eld : undefined;
+      if (typeof eld === 'number' && eld >= 0 && eld < 1e9) this.peerLoopDelayMs = eld;
+    } catch {
+      // not a report: nothing to learn from it
     }
   }
 
@@ -524,7 +559,7 @@ export class Link {
     this.handshakeTimer = undefined;
     this.state = 'up';
     this.decoder.setMaxFrameBytes(this.owner.options.maxFrameBytes);
-    this.lastReceivedAt = this.owner.clock.now();
+    this.lastReceivedAt = this.upAt = this.owner.clock.now();
     this.owner.linkUp(this);
   }
 

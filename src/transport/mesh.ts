@@ -5,6 +5,7 @@ import type { Conduit, Connector } from './conduit.js';
 import { BadFrameError } from '../errors.js';
 import { BATCH_BIT, frameTypeName } from '../wire/types.js';
 import { Throttle } from './throttle.js';
+import type { PeerStats } from '../observability/stats.js';
 import {
   Link,
   type AdmitDecision,
@@ -48,6 +49,17 @@ export interface MeshEvents {
 }
 
 export type FrameHandler = (peer: PeerIdentity, body: unknown) => void;
+
+/** Heartbeats carry a load report at least this often, even on links busy enough to need no PING. */
+const LOAD_REPORT_MS = 5000;
+
+/** Traffic totals of the links that have closed (node.stats() adds the live ones). */
+interface TrafficTotals {
+  bytesIn: number;
+  bytesOut: number;
+  framesIn: number;
+  framesOut: number;
+}
 
 interface BookEntry {
   address: string;
@@ -99,8 +111,17 @@ export class Mesh implements LinkOwner {
   private stopped = false;
   private readonly refusedConnections: Throttle;
   private readonly droppedFrames: Throttle;
+  private readonly closedTraffic: TrafficTotals = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 };
+  /** The payload of heartbeats (an encoded load report), or undefined to send the empty map. */
+  private readonly loadReport: (() => Buffer) | undefined;
 
-  constructor(connector: Connector, local: LocalIdentity, options: MeshOptions, events: MeshEvents, deps: { clock: Clock; random: Random; logger: Logger }) {
+  constructor(
+    connector: Connector,
+    local: LocalIdentity,
+    options: MeshOptions,
+    events: MeshEvents,
+    deps: { clock: Clock; random: Random; logger: Logger; loadReport?: () => Buffer },
+  ) {
     this.connector = connector;
     this.local = local;
     this.options = options;
@@ -111,6 +132,7 @@ export class Mesh implements LinkOwner {
     this.logger = deps.logger;
     this.refusedConnections = new Throttle(deps.clock);
     this.droppedFrames = new Throttle(deps.clock);
+    this.loadReport = deps.loadReport;
   }
 
   /** Listen, start heartbeats; resolves with the address peers dial. */
@@ -169,6 +191,37 @@ export class Mesh implements LinkOwner {
   /** When (clock.now()) anything last arrived from a connected peer; undefined when not connected. */
   lastReceivedAt(peer: string): number | undefined {
     return this.links.get(peer)?.lastReceivedAt;
+  }
+
+  /** Traffic and liveness of each connected peer (node.stats()). */
+  peerStats(): PeerStats[] {
+    const now = this.clock.now();
+    const out: PeerStats[] = [];
+    for (const link of this.links.values()) {
+      const peer = link.peer!;
+      out.push({
+        node: peer.name,
+        incarnation: peer.incarnation,
+        address: peer.address,
+        state: 'up',
+        bytesIn: link.bytesIn,
+        bytesOut: link.bytesOut,
+        framesIn: link.framesIn,
+        framesOut: link.framesOut,
+        queueBytes: link.queuedBytes,
+        heartbeatAgeMs: Math.max(0, now - link.lastReceivedAt),
+        connectedSinceMs: Math.max(0, now - link.upAt),
+        eventLoopDelayP99Ms: link.peerLoopDelayMs ?? null,
+      });
+    }
+    return out;
+  }
+
+  /** Traffic totals over every link, closed ones included. */
+  trafficTotals(): TrafficTotals {
+    const totals = { ...this.closedTraffic };
+    for (const link of this.links.values()) addTraffic(totals, link);
+    return totals;
   }
 
   /**
@@ -338,6 +391,7 @@ export class Mesh implements LinkOwner {
 
   linkDown(link: Link, reason: LinkCloseReason, detail?: string): void {
     this.accepting.delete(link);
+    addTraffic(this.closedTraffic, link);
     if (reason === 'handshake_timeout') {
       this.logger.debug({ event: 'handshake_timeout', remote: link.remoteLabel, peer: link.peer?.name }, `closed ${link.remoteLabel}: ${detail ?? 'no handshake in time'}`);
     }
@@ -448,11 +502,15 @@ export class Mesh implements LinkOwner {
     const stalled = now - this.lastTickAt > tickMs * 3;
     this.lastTickAt = now;
     const { intervalMs, timeoutMs } = this.options.heartbeat;
+    const reporting = this.loadReport !== undefined;
+    let report: Buffer | undefined;
     for (const link of this.links.values()) {
       if (!stalled && now - link.lastReceivedAt > timeoutMs) {
         link.fail('heartbeat_timeout', `nothing received for ${Math.round(now - link.lastReceivedAt)} ms`);
-      } else if (now - link.lastSentAt >= intervalMs) {
-        link.ping();
+      } else if (now - link.lastSentAt >= intervalMs || (reporting && now - link.lastPingAt >= LOAD_REPORT_MS)) {
+        // One report per tick, shared by every link that needs a heartbeat.
+        if (reporting) report ??= this.loadReport!();
+        link.ping(report, now);
       }
     }
   }
@@ -468,6 +526,13 @@ function dialSafely(connector: Connector, address: string): Promise<Conduit> {
   }
 }
 
+
+function addTraffic(totals: TrafficTotals, link: Link): void {
+  totals.bytesIn += link.bytesIn;
+  totals.bytesOut += link.bytesOut;
+  totals.framesIn += link.framesIn;
+  totals.framesOut += link.framesOut;
+}
 
 function refuse(reason: string, message: string): AdmitDecision {
   return { ok: false, reason, message };

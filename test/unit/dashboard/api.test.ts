@@ -227,7 +227,7 @@ describe('dashboard API content', () => {
     expect((await getJson(dashboard, '/api/groups/members?key=nobody')).body).toEqual({ items: [], total: 0, truncated: false });
   });
 
-  it('/api/metrics counts registrations, joins and events per second; /metrics is 501 until wired', async () => {
+  it('/api/metrics counts registrations, joins and events per second, with node and group stats; /metrics serves Prometheus text', async () => {
     const { a, ga, sim, dashboard } = await start();
     for (let i = 0; i < 5; i++) ga.register(`k/${i}`, {}, { pid: idle(a) });
     ga.join('g', {}, { pid: idle(a) });
@@ -240,11 +240,17 @@ describe('dashboard API content', () => {
     expect(m.series.registrations.reduce((x: number, y: number) => x + y, 0)).toBe(5);
     expect(m.times.length).toBe(m.series.registrations.length);
     expect(m.perSecond.registrations).toBeGreaterThan(0);
-    expect(m.stats).toBeNull();
+    expect(m.stats.node.name).toBe('a');
+    expect(m.stats.groups.map((g: { group: string }) => g.group)).toEqual([ga.name]);
+    expect(m.stats.groups[0].ops.register).toBe(5);
     expect(m.eventStreams).toEqual({ open: 0, max: 32, dropped: 0 });
-    const prom = await getJson(dashboard, '/metrics');
-    expect(prom.status).toBe(501);
-    expect(prom.body.error.code).toBe('not_implemented');
+    ga.dispatch('g', 'hello');
+    const prom = await fetch(new URL('/metrics', dashboard.url), { headers: { Authorization: `Bearer ${dashboard.token}` } });
+    expect(prom.status).toBe(200);
+    const text = await prom.text();
+    expect(text).toMatch(/^rollcall_group_operations_total\{[^}]*op="register"[^}]*\} 5$/m);
+    // The Groups shown are exposed with timing on: the dispatch is in the fan-out histogram.
+    expect(text).toMatch(/^rollcall_group_fanout_size_count\{[^}]*\} 1$/m);
   });
 
   it('the hooks: metricsText serves /metrics, stats shows in /api/metrics', async () => {
