@@ -87,7 +87,8 @@ export interface NodeJson {
   /** Milliseconds since anything arrived from it (null for this node and down nodes). */
   heartbeatAgeMs: number | null;
   /** This node's event-loop delay over the last sample (null for other nodes: not known here). */
-  eventLoopDelayMs: { mean: number; p99: number; max: number } | null;
+  /** Peers: only p99, from the load report in their heartbeats (null until the first one). */
+  eventLoopDelayMs: { mean?: number; p99: number; max?: number } | null;
   roles: readonly string[] | null;
   entries: NodeEntryCounts[];
   /** For down nodes: why and when (wall-clock ms). */
@@ -190,6 +191,7 @@ export class DashboardApi {
       entries: entryCounts(groups, self.name),
     });
     const seen = new Set([self.name]);
+    const peerLoop = new Map(self.stats().peers.map((p) => [p.node, p.eventLoopDelayP99Ms]));
     for (const peer of [...self.peerInfo()].sort((a, b) => compare(a.name, b.name))) {
       seen.add(peer.name);
       const age = self.heartbeatAge(peer.name);
@@ -200,7 +202,7 @@ export class DashboardApi {
         address: peer.address,
         link: 'up',
         heartbeatAgeMs: age === undefined ? null : Math.round(age),
-        eventLoopDelayMs: null,
+        eventLoopDelayMs: loopReport(peerLoop.get(peer.name)),
         roles: this.rolesOf(peer.name),
         entries: entryCounts(groups, peer.name),
       });
@@ -374,4 +376,8 @@ function ms(ns: number): number {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function loopReport(p99: number | null | undefined): { p99: number } | null {
+  return p99 === null || p99 === undefined ? null : { p99: Math.round(p99 * 100) / 100 };
 }

@@ -67,3 +67,47 @@ it('README tour: Group registry, membership, monitor and dispatch across two nod
   await waitFor(() => got.length === 1, { what: 'dispatched' });
   expect(got).toEqual(['hello']);
 });
+
+it('README tour: topics and publish, registerLocked, a tenant, roles, a dashboard and metrics', async () => {
+  const { Group, Roles, startDashboard, createMetrics } = await import('../../../src/index.js');
+  const a = await startNode({ name: 'a', cookie: 'secret', logger: silentLogger() });
+  const b = await startNode({ name: 'b', cookie: 'secret', seeds: [a.seed], logger: silentLogger() });
+  nodes.push(a, b);
+  await waitFor(() => a.peers().includes('b'), { what: 'connected' });
+  const ga = await Group.start(a, { name: 'chat', log: false });
+  const gb = await Group.start(b, { name: 'chat', log: false });
+  await waitFor(() => ga.nodes().includes('b') && gb.nodes().includes('a'), { what: 'group peers' });
+  const alice = a.spawn(async (ctx) => {
+    for (;;) await ctx.receive();
+  });
+
+  ga.join('events', {}, { pid: alice, topics: ['user.login'] });
+  await waitFor(() => gb.members('events').length === 1, { what: 'replicated' });
+  expect(gb.publish('events', { user: 'bob' }, { topic: 'user.login' })).toEqual([alice]);
+  expect(gb.publish('events', {}, { topic: 'user.logout' })).toEqual([]);
+
+  const bob = b.spawn(async (ctx) => {
+    for (;;) await ctx.receive();
+  });
+  expect(await gb.registerLocked('leader', {}, { pid: bob })).toBe('ok');
+  expect(await ga.registerLocked('leader', {}, { pid: alice })).toBe('taken');
+
+  const acme = ga.tenant('acme');
+  expect(acme.register('svc', {}, { pid: alice })).toBe('ok');
+  expect(ga.tenant('other').lookup('svc')).toBeNull();
+
+  const roles = await Roles.start(a, { roles: ['web', 'api'] });
+  expect(roles.getNodes('web')).toEqual(['a']);
+
+  const dashboard = await startDashboard(a, { port: 0 });
+  const metrics = createMetrics({ node: a, groups: [ga] });
+  try {
+    const res = await fetch(new URL('/api/cluster', dashboard.url), { headers: { Authorization: `Bearer ${dashboard.token}` } });
+    expect(((await res.json()) as { nodes: Array<{ name: string }> }).nodes.map((n) => n.name)).toEqual(['a', 'b']);
+    expect(await metrics.metricsText()).toContain('rollcall_group_operations_total');
+  } finally {
+    await dashboard.close();
+    metrics.removeGroup(ga);
+    await roles.stop();
+  }
+});
