@@ -344,6 +344,30 @@ const js = `'use strict';
     svg.appendChild(line);
     return svg;
   }
+  /** Replication lag: the latest sample of each Group (stats), kept here while the page is open. */
+  var lagHistory = [];
+  function lagChart(m) {
+    var groups = m.stats && m.stats.groups ? m.stats.groups : [];
+    var worst = null;
+    groups.forEach(function (g) {
+      var ms = g.replication && g.replication.lag ? g.replication.lag.lastMs : null;
+      if (typeof ms === 'number' && (worst === null || ms > worst)) worst = ms;
+    });
+    if (worst !== null) lagHistory.push(worst);
+    if (lagHistory.length > 30) lagHistory.shift();
+    var box = document.createElement('div');
+    box.className = 'chart';
+    box.setAttribute('data-rate', 'replication-lag');
+    var title = document.createElement('div');
+    title.textContent = 'replication lag, ms (latest sample of the slowest Group; writer clock to apply here)';
+    var value = document.createElement('div');
+    value.className = 'value';
+    value.textContent = worst === null ? 'no replicated ops yet' : worst.toFixed(1);
+    box.appendChild(title);
+    box.appendChild(value);
+    box.appendChild(sparkline(lagHistory.length ? lagHistory : [0], 30));
+    return box;
+  }
   function loadMetrics() {
     return getJson('/api/metrics').then(function (m) {
       var charts = $('#charts');
@@ -364,6 +388,7 @@ const js = `'use strict';
         box.appendChild(sparkline(series, m.windowSeconds));
         charts.appendChild(box);
       });
+      charts.appendChild(lagChart(m));
       $('#stats').textContent = m.stats === null ? '' : JSON.stringify(m.stats, null, 2);
     }).catch(function (e) { $('#charts').textContent = e.message; });
   }

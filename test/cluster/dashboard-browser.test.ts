@@ -119,6 +119,10 @@ describe.skipIf(!available && !required)(title, () => {
 
     await page.click('nav button[data-tab="metrics"]');
     await page.locator('#charts .chart[data-rate="registrations"] svg polyline').waitFor({ timeout: 10_000 });
+    // b's and c's registrations were applied on a: their replication lag was sampled there.
+    const lag = page.locator('#charts .chart[data-rate="replication-lag"] .value');
+    await lag.waitFor({ timeout: 10_000 });
+    expect(await lag.textContent()).toMatch(/^-?\d+\.\d$/);
     await shot(page, '5-metrics');
     expect(errors).toEqual([]);
   }, 60_000);
