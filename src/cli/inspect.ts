@@ -1,7 +1,11 @@
 /**
- * `rollcall inspect <dashboard URL or host:port>`: nodes, registry keys and groups of a running
- * cluster as text tables (or JSON for scripts), read from a node's dashboard JSON API.
+ * `rollcall inspect <node address or dashboard URL>`: nodes, registry keys and groups of a
+ * running cluster as text tables (or JSON for scripts), read from a node's dashboard JSON API,
+ * or (given `name@host:port`) from a temporary node that joins the cluster for the purpose
+ * (inspect-node.ts), which answers the same queries in process.
  */
+import { CliError, UsageError as CommandUsageError } from './command.js';
+import { isNodeAddress, openNodeSession } from './inspect-node.js';
 
 // The shapes of the dashboard's answers that this command reads (docs/api.md "Dashboard JSON
 // API"), restated rather than imported: cli/ and dashboard/ are sibling layers, and a client
@@ -42,11 +46,20 @@ export interface InspectIo {
   env: Record<string, string | undefined>;
 }
 
-const USAGE = `usage: rollcall inspect <dashboard URL or host:port> [--token T] [--prefix p] [--group g] [--cluster c] [--limit n] [--json]
+const USAGE = `usage: rollcall inspect <dashboard URL or host:port> [--token T] [--prefix p] [--group g] [--cluster c] [--limit n] [--timeout s] [--json]
+       rollcall inspect <name@host:port> --group g [--group g2 ...] [--cookie-file F] [--prefix p] [--cluster c] [--limit n] [--timeout s] [--json]
 
-  The dashboard's access token comes from --token, the ROLLCALL_TOKEN environment variable, or
-  the URL's ?token= (as printed when the dashboard started). --cluster '' selects the default
+  Dashboard form: the access token comes from --token, the ROLLCALL_TOKEN environment variable,
+  or the URL's ?token= (as printed when the dashboard started). --cluster '' selects the default
   cluster only; without --cluster every cluster is shown.
+
+  Node address form (a target with "@"): a temporary node (inspect-<random>) joins the cluster
+  through that node for a moment (the cluster sees it come and leave), replicates the Groups
+  named by --group and prints what they hold. It needs the cluster's cookie: ROLLCALL_COOKIE or
+  --cookie-file. Only the default cluster is read, plus the one --cluster names.
+
+  --timeout: seconds to wait for the dashboard, or for the connection and the Groups' sync
+  (default 5).
 `;
 
 /** Groups whose members are listed (each is one more request). */
@@ -57,7 +70,10 @@ interface Args {
   target: string;
   token: string | undefined;
   prefix: string | undefined;
-  group: string | undefined;
+  /** URL form: the one Group shown (all when undefined); node form: the Groups to replicate. */
+  groups: string[];
+  cookieFile: string | undefined;
+  timeoutMs: number;
   cluster: string | undefined;
   limit: string | undefined;
   json: boolean;
@@ -65,6 +81,14 @@ interface Args {
 
 class UsageError extends Error {}
 class InspectError extends Error {}
+
+/** Where the answers come from: a dashboard over HTTP, or the temporary node in process. */
+interface Source {
+  get<T>(path: string, params?: Record<string, string | undefined>): Promise<T>;
+  /** For the text heading: the view is this command's own temporary node's. */
+  readonly temporaryNode?: string;
+  close(): Promise<void>;
+}
 
 interface GroupItem {
   group: string;
@@ -89,11 +113,13 @@ export async function runInspect(argv: string[], io: Partial<InspectIo> = {}): P
     }
     throw error;
   }
+  let source: Source | undefined;
   try {
-    const { base, urlToken } = parseTarget(args.target);
-    const token = args.token ?? env['ROLLCALL_TOKEN'] ?? urlToken;
-    const get = <T>(path: string, params: Record<string, string | undefined> = {}): Promise<T> => getJson<T>(base, path, params, token);
-    const filters = { prefix: args.prefix, group: args.group, cluster: args.cluster, limit: args.limit };
+    source = await openSource(args, env, err);
+    const get = <T>(path: string, params: Record<string, string | undefined> = {}): Promise<T> => source!.get<T>(path, params);
+    // In the node form the temporary node runs only the Groups asked for: no filter needed.
+    const group = source.temporaryNode === undefined ? args.groups[0] : undefined;
+    const filters = { prefix: args.prefix, group, cluster: args.cluster, limit: args.limit };
     const cluster = await get<ClusterJson>('api/cluster');
     const registry = await get<ListJson<EntryJson>>('api/registry', filters);
     const groups = await get<ListJson<GroupItem>>('api/groups', filters);
@@ -106,19 +132,42 @@ export async function runInspect(argv: string[], io: Partial<InspectIo> = {}): P
       out(JSON.stringify({ cluster, registry, groups, members: members.map((m) => ({ group: m.group, cluster: m.cluster, key: m.key, ...m.list })) }, null, 2) + '\n');
       return 0;
     }
-    out(renderText(cluster, registry, groups, members, args));
+    out(renderText(cluster, registry, groups, members, args, source.temporaryNode));
     return 0;
   } catch (error) {
-    if (error instanceof UsageError || error instanceof InspectError) {
+    if (error instanceof UsageError || error instanceof CommandUsageError || error instanceof InspectError || error instanceof CliError) {
       err(`rollcall inspect: ${error.message}\n`);
-      return error instanceof UsageError ? 2 : 1;
+      return error instanceof UsageError || error instanceof CommandUsageError ? 2 : 1;
     }
     throw error;
+  } finally {
+    await source?.close();
   }
 }
 
+async function openSource(args: Args, env: Record<string, string | undefined>, err: (text: string) => void): Promise<Source> {
+  if (isNodeAddress(args.target)) {
+    if (args.token !== undefined) throw new UsageError('--token is for a dashboard URL; a node address needs the cookie (ROLLCALL_COOKIE or --cookie-file)');
+    const session = await openNodeSession({
+      target: args.target,
+      groups: args.groups,
+      cluster: args.cluster,
+      cookieFile: args.cookieFile,
+      env,
+      timeoutMs: args.timeoutMs,
+      progress: (line) => err(`rollcall inspect: ${line}\n`),
+    });
+    return { get: <T>(path: string, params?: Record<string, string | undefined>) => Promise.resolve(session.get<T>(path, params)), temporaryNode: session.nodeName, close: () => session.close() };
+  }
+  if (args.cookieFile !== undefined) throw new UsageError('--cookie-file is for a node address (name@host:port); a dashboard needs its token');
+  if (args.groups.length > 1) throw new UsageError(`one --group with a dashboard (got ${args.groups.join(', ')})`);
+  const { base, urlToken } = parseTarget(args.target);
+  const token = args.token ?? env['ROLLCALL_TOKEN'] ?? urlToken;
+  return { get: (path, params = {}) => getJson(base, path, params, token, args.timeoutMs), close: () => Promise.resolve() };
+}
+
 function parseArgs(argv: string[]): Args {
-  const args: Args = { target: '', token: undefined, prefix: undefined, group: undefined, cluster: undefined, limit: undefined, json: false };
+  const args: Args = { target: '', token: undefined, prefix: undefined, groups: [], cookieFile: undefined, timeoutMs: TIMEOUT_MS, cluster: undefined, limit: undefined, json: false };
   const targets: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -127,20 +176,30 @@ function parseArgs(argv: string[]): Args {
       args.json = true;
       continue;
     }
-    const m = /^--(token|prefix|group|cluster|limit)(?:=(.*))?$/s.exec(arg);
+    const m = /^--(token|prefix|group|cluster|limit|cookie-file|timeout)(?:=(.*))?$/s.exec(arg);
     if (m !== null) {
       const value = m[2] ?? argv[++i];
       if (value === undefined) throw new UsageError(`--${m[1]} needs a value`);
-      args[m[1] as 'token' | 'prefix' | 'group' | 'cluster' | 'limit'] = value;
+      const flag = m[1]!;
+      if (flag === 'group') args.groups.push(value);
+      else if (flag === 'cookie-file') args.cookieFile = value;
+      else if (flag === 'timeout') args.timeoutMs = parseTimeout(value);
+      else args[flag as 'token' | 'prefix' | 'cluster' | 'limit'] = value;
       continue;
     }
     if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`);
     targets.push(arg);
   }
-  if (targets.length !== 1) throw new UsageError(targets.length === 0 ? 'give the dashboard URL or host:port' : `one dashboard at a time (got ${targets.join(', ')})`);
+  if (targets.length !== 1) throw new UsageError(targets.length === 0 ? 'give a node address (name@host:port) or the dashboard URL or host:port' : `one node or dashboard at a time (got ${targets.join(', ')})`);
   if (args.limit !== undefined && !/^\d+$/.test(args.limit)) throw new UsageError('--limit must be a whole number');
   args.target = targets[0]!;
   return args;
+}
+
+function parseTimeout(text: string): number {
+  const seconds = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!(seconds > 0 && seconds <= 3600)) throw new UsageError(`--timeout ${JSON.stringify(text)}: a number of seconds from 0.1 to 3600, e.g. --timeout 10`);
+  return Math.max(100, Math.round(seconds * 1000));
 }
 
 /** The API base URL and any ?token= in it ("host:port" means http://host:port/). */
@@ -160,15 +219,15 @@ function parseTarget(target: string): { base: URL; urlToken: string | undefined 
   return { base: url, urlToken };
 }
 
-async function getJson<T>(base: URL, path: string, params: Record<string, string | undefined>, token: string | undefined): Promise<T> {
+async function getJson<T>(base: URL, path: string, params: Record<string, string | undefined>, token: string | undefined, timeoutMs: number): Promise<T> {
   const url = new URL(path, base);
   for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);
   let res: Response;
   try {
-    res = await fetch(url, { headers: token === undefined ? {} : { Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    res = await fetch(url, { headers: token === undefined ? {} : { Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause;
-    const why = cause?.code ?? ((error as Error).name === 'TimeoutError' ? `no answer in ${TIMEOUT_MS} ms` : (error as Error).message);
+    const why = cause?.code ?? ((error as Error).name === 'TimeoutError' ? `no answer in ${timeoutMs} ms` : (error as Error).message);
     throw new InspectError(`cannot reach the dashboard at ${base.origin} (${why}); is the node running with a dashboard on that address?`);
   }
   let body: unknown;
@@ -210,14 +269,22 @@ const metaText = (meta: unknown): string => {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 };
 
-function renderText(cluster: ClusterJson, registry: ListJson<EntryJson>, groups: ListJson<GroupItem>, members: Array<GroupItem & { list: ListJson<EntryJson> }>, args: Args): string {
+function renderText(
+  cluster: ClusterJson,
+  registry: ListJson<EntryJson>,
+  groups: ListJson<GroupItem>,
+  members: Array<GroupItem & { list: ListJson<EntryJson> }>,
+  args: Args,
+  temporaryNode: string | undefined,
+): string {
   const parts: string[] = [];
-  const filter = [args.prefix === undefined ? '' : `prefix "${args.prefix}"`, args.group === undefined ? '' : `group ${args.group}`, args.cluster === undefined ? '' : `cluster ${clusterText(args.cluster === '' ? null : args.cluster)}`]
+  const groupFilter = temporaryNode === undefined ? args.groups[0] : args.groups.join(', ');
+  const filter = [args.prefix === undefined ? '' : `prefix "${args.prefix}"`, groupFilter === undefined ? '' : `group ${groupFilter}`, args.cluster === undefined ? '' : `cluster ${clusterText(args.cluster === '' ? null : args.cluster)}`]
     .filter((s) => s !== '')
     .join(', ');
   const shown = (list: ListJson<unknown>): string => (list.truncated ? `${list.items.length} of ${list.total}` : `${list.total}`);
 
-  parts.push(`Nodes (seen from ${cluster.node})\n`);
+  parts.push(temporaryNode === undefined ? `Nodes (seen from ${cluster.node})\n` : `Nodes (seen from ${cluster.node}, this command's temporary node)\n`);
   parts.push(
     table(
       ['NODE', 'LINK', 'INCARNATION', 'ADDRESS', 'HEARTBEAT', 'LOOP P99', 'ROLES', 'ENTRIES (REG/MEMBERS)'],

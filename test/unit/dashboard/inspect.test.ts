@@ -117,4 +117,26 @@ describe('rollcall inspect', () => {
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/400 bad_request: .*no Group named "nope"/);
   });
+
+  it('node address form: usage errors before anything starts (exit 2, saying what to give)', async () => {
+    const noGroup = await inspect(['a@127.0.0.1:4370'], { ROLLCALL_COOKIE: 'secret' });
+    expect(noGroup.code).toBe(2);
+    expect(noGroup.err).toMatch(/give the Groups to read with --group NAME/);
+    const noCookie = await inspect(['a@127.0.0.1:4370', '--group', 'app'], {});
+    expect(noCookie.code).toBe(2);
+    expect(noCookie.err).toMatch(/no cookie: .*ROLLCALL_COOKIE=<secret> or pass --cookie-file/);
+    const missingFile = await inspect(['a@127.0.0.1:4370', '--group', 'app', '--cookie-file', '/nonexistent/cookie'], {});
+    expect(missingFile.code).toBe(2);
+    expect(missingFile.err).toMatch(/--cookie-file \/nonexistent\/cookie: cannot read it \(ENOENT\)/);
+    const token = await inspect(['a@127.0.0.1:4370', '--group', 'app', '--token', 'x'], { ROLLCALL_COOKIE: 'secret' });
+    expect(token.code).toBe(2);
+    expect(token.err).toMatch(/--token is for a dashboard URL/);
+    const noPort = await inspect(['a@127.0.0.1', '--group', 'app'], { ROLLCALL_COOKIE: 'secret' });
+    expect(noPort.code).toBe(2);
+    expect(noPort.err).toMatch(/a@127\.0\.0\.1/);
+    const twoGroups = await inspect([hostPort(), '--group', 'app', '--group', 'other'], { ROLLCALL_TOKEN: env.dashboard.token });
+    expect(twoGroups.code).toBe(2);
+    expect(twoGroups.err).toMatch(/one --group with a dashboard/);
+    expect((await inspect([hostPort(), '--timeout', 'soon'])).err).toMatch(/--timeout "soon": a number of seconds/);
+  });
 });
