@@ -152,8 +152,8 @@ export class Group implements GroupEndpoint, ReplicaHost {
   static async start(node: Node, options: GroupOptions): Promise<Group> {
     if (!(node instanceof Node)) throw new InvalidArgumentError('Group.start(node, options): node must be a running Node (from startNode)');
     const resolved = resolveGroupOptions(options);
-    // Loaded only when asked for (before anything starts): an untraced Group never loads @opentelemetry/api.
-    const tracing = resolved.tracing ? await import('../observability/tracing.js') : undefined;
+    // Loaded only when wanted (before anything starts): with tracing false nothing loads @opentelemetry/api.
+    const tracing = resolved.tracing === false ? undefined : await loadTracing(resolved.tracing === 'auto');
     if (!node.running) throw new NotRunningError(`Group.start: node ${node.name} is not running`);
     const group = new Group(node, resolved);
     try {
@@ -959,6 +959,20 @@ export class Group implements GroupEndpoint, ReplicaHost {
     }
     if (!this.node.isAlive(acting)) throw new NoProcError(`${what}: ${acting.key} is not alive`);
     return acting;
+  }
+}
+
+/**
+ * The tracing module when this Group is to be traced: always for `tracing: true`; for 'auto' only
+ * when an SDK is registered (and @opentelemetry/api, a peer dependency, is installed at all).
+ */
+async function loadTracing(auto: boolean): Promise<typeof import('../observability/tracing.js') | undefined> {
+  try {
+    const tracing = await import('../observability/tracing.js');
+    return !auto || tracing.sdkRegistered() ? tracing : undefined;
+  } catch (error) {
+    if (auto) return undefined;
+    throw error;
   }
 }
 

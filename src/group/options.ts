@@ -60,11 +60,13 @@ export interface GroupOptions {
   /** Only a process itself may register, join, leave or update its own entries. Default false. */
   strict?: boolean;
   /**
-   * OpenTelemetry spans for register, join and dispatch (@opentelemetry/api, tracer 'rollcall');
-   * they record only if the app registers an SDK. Default false: the API costs the write path
-   * even with no SDK (docs/operations.md "Tracing").
+   * OpenTelemetry spans for register, registerLocked, join, dispatch, publish and multiCall
+   * (@opentelemetry/api, tracer 'rollcall'). 'auto' (default): traced when the app has registered
+   * an SDK (a global tracer provider) before Group.start, otherwise not wrapped at all (the API
+   * alone would cost the write path; docs/operations.md "Tracing"). true: always wrapped (spans
+   * record once an SDK is registered). false: never.
    */
-  tracing?: boolean;
+  tracing?: boolean | 'auto';
 }
 
 export interface ResolvedGroupOptions {
@@ -79,7 +81,7 @@ export interface ResolvedGroupOptions {
   readonly groupTombstoneMs: number;
   readonly joins: 'update' | 'count';
   readonly strict: boolean;
-  readonly tracing: boolean;
+  readonly tracing: boolean | 'auto';
 }
 
 const KNOWN = new Set(['name', 'log', 'resolveRegistryConflict', 'conflictStrategy', 'extractMeta', 'antiEntropyMs', 'snapshotChunkRows', 'groupTombstoneMs', 'joins', 'strict', 'tracing']);
@@ -118,8 +120,8 @@ export function resolveGroupOptions(options: GroupOptions): ResolvedGroupOptions
   if (joins !== 'update' && joins !== 'count') throw new InvalidArgumentError(`Group.start: joins must be 'update' or 'count', got ${String(joins)}`);
   const strict = options.strict ?? false;
   if (typeof strict !== 'boolean') throw new InvalidArgumentError(`Group.start: strict must be true or false, got ${String(strict)}`);
-  const tracing = options.tracing ?? false;
-  if (typeof tracing !== 'boolean') throw new InvalidArgumentError('Group.start: tracing must be true or false');
+  const tracing = options.tracing ?? 'auto';
+  if (typeof tracing !== 'boolean' && tracing !== 'auto') throw new InvalidArgumentError(`Group.start: tracing must be 'auto', true or false, got ${String(tracing)}`);
   return {
     name,
     log,

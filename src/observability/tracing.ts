@@ -1,8 +1,18 @@
-import { SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { ProxyTracerProvider, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { GroupStatsSource } from './stats.js';
 
 /** A Group, as far as tracing goes (observability sits below group/: it does not import it). */
 type Group = GroupStatsSource;
+
+/**
+ * Whether the app has registered an OpenTelemetry SDK: the global provider's delegate is not the
+ * API's no-op provider (which is what a fresh proxy delegates to).
+ */
+export function sdkRegistered(): boolean {
+  const provider = trace.getTracerProvider();
+  const delegate = provider instanceof ProxyTracerProvider ? provider.getDelegate() : provider;
+  return delegate !== new ProxyTracerProvider().getDelegate();
+}
 
 /** The tracer name of every Rollcall span. */
 export const TRACER_NAME = 'rollcall';

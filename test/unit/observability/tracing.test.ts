@@ -1,5 +1,5 @@
 /**
- * OpenTelemetry spans of Group operations (Group option `tracing: true`), recorded by an
+ * OpenTelemetry spans of Group operations (Group option `tracing`: 'auto' by default), recorded by an
  * in-memory exporter behind a BasicTracerProvider registered as the global provider; and no
  * spans, no errors, without an SDK or without the option.
  */
@@ -26,11 +26,11 @@ function registerSdk(): void {
   trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
 }
 
-async function twoNodes(tracing: boolean) {
+async function twoNodes(tracing: boolean | 'auto') {
   sim = createSim(21);
   const [a, b] = await sim.cluster('a', 'b');
   const ga = await Group.start(a, { name: 'app', log: false, tracing });
-  const gb = await Group.start(b, { name: 'app', log: false });
+  const gb = await Group.start(b, { name: 'app', log: false, tracing: false });
   await sim.until(() => ga.nodes().length === 1 && gb.nodes().length === 1, 'group handshakes');
   return { s: sim, a, b, ga, gb };
 }
@@ -57,7 +57,7 @@ describe('tracing', () => {
     expect(spans[1]!.attributes['rollcall.result']).toBe('taken');
     expect(spans[2]!.attributes).toMatchObject({ 'rollcall.key': 'g', 'rollcall.cluster': 'blue', 'rollcall.result': 'ok' });
     expect(spans[3]!.attributes).toMatchObject({ 'rollcall.key': 'g', 'rollcall.cluster': 'blue', 'rollcall.fanout': 2 });
-    // b's Group was started without the option: nothing from it.
+    // b's Group was started with tracing: false: nothing from it, though an SDK is registered.
     expect(spans.some((x) => x.attributes['rollcall.node'] === 'b')).toBe(false);
   });
 
@@ -104,7 +104,22 @@ describe('tracing', () => {
     ]);
   });
 
-  it('records nothing for a Group without the option', async () => {
+  it("'auto' (the default) traces a Group started after an SDK was registered, and only then", async () => {
+    const { a, ga } = await twoNodes('auto');
+    ga.register('k', {}, { pid: idle(a) });
+    registerSdk();
+    ga.register('k2', {}, { pid: idle(a) });
+    // Started without an SDK: not wrapped, so nothing even after one appears.
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    await sim!.teardown();
+    const started = await twoNodes('auto');
+    started.ga.register('k', {}, { pid: idle(started.a) });
+    expect(exporter.getFinishedSpans().map((x) => x.name)).toEqual(['rollcall.register']);
+    // The default is 'auto'.
+    expect(started.ga.options.tracing).toBe('auto');
+  });
+
+  it('records nothing for a Group with tracing: false, SDK or not', async () => {
     registerSdk();
     const { a, ga } = await twoNodes(false);
     ga.register('k', {}, { pid: idle(a) });
