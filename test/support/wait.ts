@@ -18,3 +18,13 @@ export async function waitFor<T>(fn: () => T | Promise<T>, options: { timeoutMs?
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/** A port on 127.0.0.1 nothing listens on (bound once, then closed). */
+export async function deadPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

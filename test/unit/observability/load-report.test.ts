@@ -3,33 +3,12 @@
  * which needs no heartbeat, still carries one report every 5 s, and the receiver shows it.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, FrameDecoder, FrameType, Mesh, encode, silentLogger, type Conduit, type Connector } from '../../../src/internal.js';
+import { DEFAULTS, FrameType, Mesh, encode, silentLogger } from '../../../src/internal.js';
 import { SimNetwork, VirtualClock, seededRandom } from '../../../src/index.js';
+import { tapWrites } from '../../support/wire-tap.js';
 
 const DATA = 0x40;
 
-/** Count the PING frames a connector's conduits write. */
-function countingPings(connector: Connector, pings: { count: number }): Connector {
-  const tap = (conduit: Conduit): Conduit => {
-    const decoder = new FrameDecoder({ maxFrameBytes: 1 << 24, onFrame: (_v, type) => void (type === FrameType.PING && pings.count++) });
-    return {
-      remoteLabel: conduit.remoteLabel,
-      write: (data) => {
-        decoder.push(Buffer.from(data));
-        return conduit.write(data);
-      },
-      end: () => conduit.end(),
-      destroy: () => conduit.destroy(),
-      setHandlers: (h) => conduit.setHandlers(h),
-    };
-  };
-  return {
-    kind: connector.kind,
-    listen: (onConduit) => connector.listen((c) => onConduit(tap(c))),
-    dial: async (address) => tap(await connector.dial(address)),
-    close: () => connector.close(),
-  };
-}
 
 describe('heartbeat load reports', () => {
   it('reach the peer every 5 s even on a link too busy for heartbeats', async () => {
@@ -39,7 +18,7 @@ describe('heartbeat load reports', () => {
     const mesh = async (name: string, loadReport?: () => Buffer): Promise<Mesh> => {
       const random = seededRandom(name.charCodeAt(0));
       let connector = network.connector()({ nodeName: name, clock, random, logger: silentLogger() });
-      if (loadReport !== undefined) connector = countingPings(connector, pings);
+      if (loadReport !== undefined) connector = tapWrites(connector, (type) => void (type === FrameType.PING && pings.count++));
       const m = new Mesh(
         connector,
         { name, incarnation: 1, address: '' },

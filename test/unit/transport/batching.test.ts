@@ -7,9 +7,10 @@
  *  4. a batch of a type that is not batchable, or with undecodable bytes, closes only that link.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Mesh, FrameDecoder, encode, encodeFrame, silentLogger, DEFAULTS, type Conduit, type Connector, type PeerIdentity } from '../../../src/internal.js';
+import { Mesh, encode, encodeFrame, silentLogger, DEFAULTS, type Conduit, type PeerIdentity } from '../../../src/internal.js';
 import { SimNetwork, VirtualClock, seededRandom } from '../../../src/index.js';
 import { BATCH_BIT } from '../../../src/wire/types.js';
+import { tapWrites } from '../../support/wire-tap.js';
 
 const BATCHED = 0x40;
 const SINGLE = 0x41;
@@ -22,29 +23,6 @@ interface Side {
   conduits: Conduit[];
 }
 
-/** Wrap a connector so every byte written is also decoded here, to see the frames on the wire. */
-function tapping(connector: Connector, wireTypes: number[], conduits: Conduit[]): Connector {
-  const tap = (conduit: Conduit): Conduit => {
-    const decoder = new FrameDecoder({ maxFrameBytes: 1 << 24, onFrame: (_v, type) => wireTypes.push(type) });
-    conduits.push(conduit);
-    return {
-      remoteLabel: conduit.remoteLabel,
-      write: (data) => {
-        decoder.push(Buffer.from(data));
-        return conduit.write(data);
-      },
-      end: () => conduit.end(),
-      destroy: () => conduit.destroy(),
-      setHandlers: (h) => conduit.setHandlers(h),
-    };
-  };
-  return {
-    kind: connector.kind,
-    listen: (onConduit) => connector.listen((c) => onConduit(tap(c))),
-    dial: async (address) => tap(await connector.dial(address)),
-    close: () => connector.close(),
-  };
-}
 
 describe('link batching', () => {
   let clock: VirtualClock;
@@ -54,7 +32,7 @@ describe('link batching', () => {
   async function side(name: string, network: SimNetwork): Promise<Side> {
     const random = seededRandom(name.charCodeAt(0));
     const s: Side = { received: [], wireTypes: [], downs: [], conduits: [] } as unknown as Side;
-    const connector = tapping(network.connector()({ nodeName: name, clock, random, logger: silentLogger() }), s.wireTypes, s.conduits);
+    const connector = tapWrites(network.connector()({ nodeName: name, clock, random, logger: silentLogger() }), (type) => s.wireTypes.push(type), (c) => s.conduits.push(c));
     s.mesh = new Mesh(
       connector,
       { name, incarnation: 1, address: '' },
