@@ -73,6 +73,14 @@ beforeAll(async () => {
         // Run fn inside the actor `name`; settles with what fn returns or throws there.
         state['runIn'] = (name: string, fn: () => unknown): Promise<unknown> =>
           new Promise((resolve, reject) => node.send(procs[name], { run: fn, resolve, reject }));
+        // A write's result, or the code of the error it threw.
+        state['attempt'] = (write: () => unknown): unknown => {
+          try {
+            return write();
+          } catch (error) {
+            return (error as { code: string }).code;
+          }
+        };
         // The Servers started by startRegisteredServer: a counter that starts at its arg.
         state['Counter'] = class extends api.Server {
           n = 0;
@@ -250,13 +258,7 @@ describe('syn-style Group conveniences (OS processes over TCP)', () => {
     const own = await node('a').rpc(({ api, state }, other: string) => {
       const strict = (state['groups'] as any).strict;
       return (state['runIn'] as (n: string, fn: () => unknown) => Promise<unknown>)('strict-1', () => {
-        const attempt = (write: () => unknown): unknown => {
-          try {
-            return write();
-          } catch (error) {
-            return (error as { code: string }).code;
-          }
-        };
+        const attempt = state['attempt'] as (write: () => unknown) => unknown;
         const pid = api.Pid.parse(other);
         return [
           attempt(() => strict.register('s/one', { v: 1 })),
@@ -273,13 +275,7 @@ describe('syn-style Group conveniences (OS processes over TCP)', () => {
     const foreign = await node('a').rpc(({ api, state }, other: string) => {
       const strict = (state['groups'] as any).strict;
       return (state['runIn'] as (n: string, fn: () => unknown) => Promise<unknown>)('strict-2', () => {
-        const attempt = (write: () => unknown): unknown => {
-          try {
-            return write();
-          } catch (error) {
-            return (error as { code: string }).code;
-          }
-        };
+        const attempt = state['attempt'] as (write: () => unknown) => unknown;
         const pid = api.Pid.parse(other);
         return [
           attempt(() => strict.updateMeta('s/one', () => ({ v: 99 }))),

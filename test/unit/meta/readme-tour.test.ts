@@ -42,7 +42,8 @@ it('README tour: two nodes, a Server called by name across nodes, a plain proces
   expect(reasons).toEqual(['done']);
 });
 
-it('README tour: Group registry, membership, monitor and dispatch across two nodes', async () => {
+/** Two connected nodes a and b, each running the Group 'chat' of the tour. */
+async function chatOnTwoNodes() {
   const { Group } = await import('../../../src/index.js');
   const a = await startNode({ name: 'a', cookie: 'secret', logger: silentLogger() });
   const b = await startNode({ name: 'b', cookie: 'secret', seeds: [a.seed], logger: silentLogger() });
@@ -51,6 +52,11 @@ it('README tour: Group registry, membership, monitor and dispatch across two nod
   const ga = await Group.start(a, { name: 'chat', log: false });
   const gb = await Group.start(b, { name: 'chat', log: false });
   await waitFor(() => ga.nodes().includes('b') && gb.nodes().includes('a'), { what: 'group peers' });
+  return { a, b, ga, gb };
+}
+
+it('README tour: Group registry, membership, monitor and dispatch across two nodes', async () => {
+  const { a, ga, gb } = await chatOnTwoNodes();
 
   const got: unknown[] = [];
   const alice = a.spawn(async (ctx) => {
@@ -69,14 +75,8 @@ it('README tour: Group registry, membership, monitor and dispatch across two nod
 });
 
 it('README tour: topics and publish, registerLocked, a tenant, roles, a dashboard and metrics', async () => {
-  const { Group, Roles, startDashboard, createMetrics } = await import('../../../src/index.js');
-  const a = await startNode({ name: 'a', cookie: 'secret', logger: silentLogger() });
-  const b = await startNode({ name: 'b', cookie: 'secret', seeds: [a.seed], logger: silentLogger() });
-  nodes.push(a, b);
-  await waitFor(() => a.peers().includes('b'), { what: 'connected' });
-  const ga = await Group.start(a, { name: 'chat', log: false });
-  const gb = await Group.start(b, { name: 'chat', log: false });
-  await waitFor(() => ga.nodes().includes('b') && gb.nodes().includes('a'), { what: 'group peers' });
+  const { Roles, startDashboard, createMetrics } = await import('../../../src/index.js');
+  const { a, b, ga, gb } = await chatOnTwoNodes();
   const alice = a.spawn(async (ctx) => {
     for (;;) await ctx.receive();
   });
