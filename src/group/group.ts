@@ -20,7 +20,7 @@ import { joinsOf, mergedTopics, perJoin, receives, topicsOption, wireTail } from
 import { countOwned, ownedGroupKeys } from './node-counts.js';
 import { Subscriptions } from './subscriptions.js';
 import { GroupTables, RegistryRow, type Row } from './tables.js';
-import { TenantView } from './tenant.js';
+import { TenantView, endTenantMonitors } from './tenant.js';
 
 export interface Entry {
   readonly pid: Pid;
@@ -179,6 +179,7 @@ export class Group implements GroupEndpoint, ReplicaHost {
     this.node.off('nodedown', this.onDown);
     detachGroup(this.node, this.name);
     this.stopExitListener();
+    endTenantMonitors(this);
     this.exited = [];
   }
 

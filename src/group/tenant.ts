@@ -431,6 +431,13 @@ class TenantMonitors {
     this.stopExitListener ??= this.group.node.onProcessExit((exited) => this.onExit(exited));
   }
 
+  end(): void {
+    this.stopExitListener?.();
+    this.stopExitListener = undefined;
+    this.records.clear();
+    this.byPid.clear();
+  }
+
   private onExit(pid: Pid): void {
     const records = this.byPid.get(pid.key);
     if (records === undefined) return;
@@ -457,6 +464,12 @@ class TenantMonitors {
 }
 
 const monitorsByGroup = new WeakMap<Group, TenantMonitors>();
+
+/** A stopping Group's tenant monitors end: their exit listener goes with them (Group.stop). */
+export function endTenantMonitors(group: Group): void {
+  monitorsByGroup.get(group)?.end();
+  monitorsByGroup.delete(group);
+}
 
 function monitorsOf(group: Group): TenantMonitors {
   let monitors = monitorsByGroup.get(group);

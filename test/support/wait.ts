@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 /** Poll `fn` until it returns a truthy value (returned) or the deadline passes (throws with `what`). */
 export async function waitFor<T>(fn: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -21,10 +22,9 @@ export async function waitFor<T>(fn: () => T | Promise<T>, options: { timeoutMs?
 
 /** A port on 127.0.0.1 nothing listens on (bound once, then closed). */
 export async function deadPort(): Promise<number> {
-  const { createServer } = await import('node:net');
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as import('node:net').AddressInfo;
+  const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
 }

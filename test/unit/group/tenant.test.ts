@@ -260,6 +260,25 @@ describe('tenant views on three simulated nodes', () => {
     expect(sub.messages).toEqual(['marker']);
   });
 
+  it("a stopping Group ends its tenants' Pid monitors and their exit listener", async () => {
+    // Count the node's exit listeners made from now on (the Group's own was made at start).
+    let listening = 0;
+    const onProcessExit = a.onProcessExit.bind(a);
+    a.onProcessExit = (listener) => {
+      listening++;
+      const stop = onProcessExit(listener);
+      return () => {
+        listening--;
+        stop();
+      };
+    };
+    const watcher = collector(a);
+    ga.tenant('acme').monitor(ALL, watcher.pid);
+    expect(listening).toBe(1);
+    await ga.stop();
+    expect(listening).toBe(0);
+  });
+
   it('replication: a view on node b sees registrations, memberships and events made through a view on node a', async () => {
     const ta = ga.tenant('acme', 'ns');
     const tb = gb.tenant('acme', 'ns');
