@@ -19,7 +19,7 @@ import type { ParamValue, Params, RunResult, Workload } from './support/workload
 
 const WORKLOADS_DIR = new URL('./workloads/', import.meta.url);
 /** Display order: bench-spec.md's order; anything else after, by id. */
-const SPEC_ORDER = ['transport', 'L1', 'L2', 'L3', 'L4', 'L5', 'M1', 'D1', 'D2', 'D3', 'D4', 'D5', 'S1'];
+const SPEC_ORDER = ['transport', 'L1', 'L2', 'L3', 'L4', 'L5', 'M1', 'D1', 'D2', 'D3', 'D3P', 'D4', 'D5', 'S1'];
 
 const USAGE = `Usage: npm run bench -- [workload ...] [options]
        node --import tsx bench/run.ts [workload ...] [options]

@@ -449,6 +449,47 @@ export const roles = {
     }
   },
 
+  /**
+   * D3P: exit every spawned process in one synchronous loop (as a crashing supervisor tree or a
+   * drained pool would); returns the wall-clock instant (ms since the epoch, as performance
+   * measures it) just before the first exit, comparable with the other processes' on this host.
+   */
+  exitAllAtOnce({ node, state }: RoleContext): number {
+    const s = groupState(state);
+    const pids = s.pids;
+    s.pids = [];
+    const at = performance.timeOrigin + performance.now();
+    for (let i = 0; i < pids.length; i++) node.exit(pids[i]!, 'mass_exit');
+    return at;
+  },
+
+  /**
+   * D3P: arm a watcher on a survivor; `awaitRemovals` resolves with the wall-clock instant at
+   * which the monitor callback has had the removal event of `rows` rows of `peer` and the
+   * tables hold none of them.
+   */
+  armRemovals({ node, state }: RoleContext, { peer, rows, timeoutMs }: PurgeArgs): void {
+    const s = groupState(state);
+    let removed = 0;
+    state.set(
+      'removals',
+      watchUntil<number>(s, timeoutMs, () => `${node.name}: ${removed} of ${rows} removal events of ${peer}`, (done) => (events) => {
+        for (let i = 0; i < events.length; i++) {
+          const event = events[i]!;
+          if (event.pid.node === peer && (event.type === 'unregistered' || event.type === 'left')) removed++;
+        }
+        if (removed >= rows && s.group.registryCount() === 0 && s.group.memberCount() === 0) done(performance.timeOrigin + performance.now());
+      }),
+    );
+  },
+
+  awaitRemovals({ state }: RoleContext): Promise<number> {
+    const removals = state.get('removals') as Promise<number> | undefined;
+    if (removals === undefined) throw new Error('awaitRemovals without armRemovals');
+    state.delete('removals');
+    return removals;
+  },
+
   /** Arm the D3 watcher on a survivor: counts the removal events of `peer`'s rows. */
   armPurge({ node, state }: RoleContext, { peer, rows, timeoutMs }: PurgeArgs): void {
     const s = groupState(state);

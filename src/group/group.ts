@@ -904,17 +904,27 @@ export class Group implements GroupEndpoint, ReplicaHost {
   private cleanUpExited(): void {
     const exited = this.exited;
     this.exited = [];
-    const events: GroupEvent[] = [];
+    const dead: Pid[] = [];
+    const reasons: unknown[] = [];
     for (const { pid, reason } of exited) {
       this.subscriptions.removeSubscriber(pid);
       this.lifecycleSubscriptions.removeSubscriber(pid);
-      if (!this.running) continue;
-      const rows = this.tables.removePid(pid);
-      if (rows.length === 0) continue;
-      this.counters.purgedExits += rows.length;
-      this.replicator.broadcastRemovals(rows, reason);
-      if (this.wantsEvents()) for (const row of rows) events.push(this.event(row instanceof RegistryRow ? 'unregistered' : 'left', row, null, reason));
-      this.replicator.showNextAfter(rows, events);
+      if (!this.running || !this.tables.hasPid(pid)) continue;
+      dead.push(pid);
+      reasons.push(reason);
+    }
+    if (dead.length === 0) return;
+    // The peers hear first (a burst is flushed at once), then the rows go here: they purge meanwhile.
+    const rows = this.tables.rowsOfPids(dead);
+    this.replicator.broadcastExits(dead, rows, reasons);
+    this.tables.removeRowsOfPids(rows);
+    const events: GroupEvent[] = [];
+    const wantsEvents = this.wantsEvents();
+    for (let i = 0; i < dead.length; i++) {
+      const pidRows = rows[i]!;
+      this.counters.purgedExits += pidRows.length;
+      if (wantsEvents) for (const row of pidRows) events.push(this.event(row instanceof RegistryRow ? 'unregistered' : 'left', row, null, reasons[i]));
+      this.replicator.showNextAfter(pidRows, events);
     }
     this.emit(events);
   }

@@ -57,6 +57,12 @@ export const Op = {
   CREATE_GROUP: 4,
   /** deleteGroup (a tombstone), same shape as CREATE_GROUP. */
   DELETE_GROUP: 5,
+  /**
+   * A local process exited: [group, cluster, seq, 6, pid, reason] (no key, meta or time). The
+   * receiver removes every row of that pid in the cluster at once, so a death costs one op
+   * however many names and groups the process had.
+   */
+  EXIT: 6,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 

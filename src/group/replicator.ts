@@ -130,7 +130,7 @@ export class Replicator {
   encodeOp(cluster: ClusterName, op: OpCode, key: string, pid: Pid, meta: unknown, time: number, reason: unknown, tail?: unknown[]): Buffer | undefined {
     const seq = (this.ownSeq.get(cluster) ?? 0) + 1;
     let payload: Buffer | undefined;
-    if (this.host.membership.nodeSet(cluster).size > 1) {
+    if (this.hasPeersIn(cluster)) {
       const body = [this.host.name, cluster, seq, op, key, pid, meta, time, reason];
       // A membership's topics and join count trail the op only when not the defaults (memberships.ts).
       if (tail !== undefined) body.push(...tail);
@@ -142,13 +142,50 @@ export class Replicator {
     return payload;
   }
 
-  /** Replicate the removal of a dead local process's rows (reason = its exit reason). */
-  broadcastRemovals(rows: Row[], reason: unknown): void {
-    const wireReason = this.host.node.encodableReason(reason);
-    for (const row of rows) {
-      const op = row instanceof RegistryRow ? Op.UNREGISTER : Op.LEAVE;
-      this.broadcast(row.cluster, this.encodeOp(row.cluster, op, row.key, row.pid, row.meta, row.time, wireReason));
+  /**
+   * Replicate the deaths of local processes (`rows[i]`: the rows `pids[i]` had, canonical order,
+   * so grouped by cluster; `reasons[i]`: its exit reason). Per cluster, the pids that died for the
+   * same reason travel in one EXIT op of up to MAX_EXIT_PIDS pids: 10,000 processes dying
+   * together cost a few ops however many names and groups they had, and the peers remove their
+   * rows themselves, group by group.
+   */
+  broadcastExits(pids: readonly Pid[], rows: readonly (readonly Row[])[], reasons: readonly unknown[]): void {
+    const batches = new Map<ClusterName, { reason: unknown; pids: Pid[] }[]>();
+    let lastReason: unknown;
+    let wireReason: unknown;
+    let encoded = false;
+    for (let i = 0; i < pids.length; i++) {
+      const pidRows = rows[i]!;
+      if (pidRows.length === 0) continue;
+      // encodableReason encodes the reason to measure it: once per distinct reason in a row.
+      if (!encoded || reasons[i] !== lastReason) {
+        wireReason = this.host.node.encodableReason((lastReason = reasons[i]));
+        encoded = true;
+      }
+      for (let j = 0; j < pidRows.length; j++) {
+        const cluster = pidRows[j]!.cluster;
+        if (j > 0 && pidRows[j - 1]!.cluster === cluster) continue;
+        let list = batches.get(cluster);
+        if (list === undefined) batches.set(cluster, (list = []));
+        const last = list[list.length - 1];
+        if (last !== undefined && last.reason === wireReason && last.pids.length < MAX_EXIT_PIDS) last.pids.push(pids[i]!);
+        else list.push({ reason: wireReason, pids: [pids[i]!] });
+      }
     }
+    for (const [cluster, list] of batches) {
+      for (const batch of list) {
+        const seq = (this.ownSeq.get(cluster) ?? 0) + 1;
+        this.ownSeq.set(cluster, seq);
+        if (this.hasPeersIn(cluster)) this.broadcast(cluster, this.host.node.encodePayload([this.host.name, cluster, seq, Op.EXIT, batch.pids, batch.reason]));
+      }
+    }
+    // A burst goes out now, not at the end of the turn: the dead processes' own teardown (their
+    // promises settling, ~2 µs each) runs after this, and the peers can purge meanwhile.
+    if (pids.length >= FLUSH_EXITS_AT) for (const peer of this.peers()) this.host.node.flushTo(peer);
+  }
+
+  private hasPeersIn(cluster: ClusterName): boolean {
+    return this.host.membership.nodeSet(cluster).size > 1;
   }
 
   // ---- named clusters ---------------------------------------------------------------------
@@ -359,26 +396,13 @@ export class Replicator {
   }
 
   private onOp(peer: string, body: unknown[]): void {
+    if (body[3] === Op.EXIT) return this.onExitOp(peer, body);
     const [, cluster, seq, op, key, pid, meta, time, reason] = body;
     if (!isClusterName(cluster) || typeof seq !== 'number' || typeof key !== 'string' || typeof time !== 'number') return;
     // A declaration (createGroup/deleteGroup) has no pid: it is the writing node's, and counts in its seq.
     if (!(pid instanceof Pid)) return op === Op.CREATE_GROUP || op === Op.DELETE_GROUP ? this.onDeclarationOp(peer, cluster, seq, key, op === Op.CREATE_GROUP, time) : undefined;
-    const self = this.host.node.name;
-    // Receiver-side filtering: ops of clusters we are not in are ignored; and a node only writes
-    // rows of its own processes (node authority). Ops from a node that is not (yet) our Group peer
-    // were meant for this Group's predecessor on this node (stopped and started again): the peer's
-    // snapshot after the handshake brings its rows, and a row applied now could outlive it.
-    if (!this.host.membership.has(cluster, self) || pid.node !== peer || !this.host.membership.has(null, peer)) return;
-    const seqs = this.seqsOf(peer);
-    const last = seqs.get(cluster);
-    if (last !== undefined && seq !== last + 1) {
-      this.host.logger.warn({ event: 'group_seq_gap', group: this.host.name, peer, cluster, expected: last + 1, got: seq }, 'replication gap: resyncing');
-      this.host.counters.resyncsRequested++;
-      this.send(peer, GroupFrame.RESYNC, [cluster]);
-    }
-    seqs.set(cluster, seq);
+    if (!this.acceptOp(peer, cluster, seq, pid.node)) return;
     const { counters } = this.host;
-    counters.opsApplied++;
     // Only a fresh write's time is its creation time (removals carry the row's, re-asserts a later one).
     if ((op === Op.REGISTER || op === Op.JOIN) && reason !== 'resolve_conflict' && counters.sampleLag()) counters.recordLag(this.host.node.clock.wallNow() - time);
     const events = this.host.wantsEvents() ? ([] as GroupEvent[]) : undefined;
@@ -419,6 +443,43 @@ export class Replicator {
         break;
     }
     // The ops of one batch frame arrive in one turn: their events go out as one batch.
+    if (events !== undefined) this.host.emitSoon(events);
+  }
+
+  /**
+   * Receiver-side filtering of a process's op, then its place in the sender's sequence. Ops of
+   * clusters we are not in are ignored; and a node only writes rows of its own processes (node
+   * authority). Ops from a node that is not (yet) our Group peer were meant for this Group's
+   * predecessor on this node (stopped and started again): the peer's snapshot after the
+   * handshake brings its rows, and a row applied now could outlive it.
+   */
+  private acceptOp(peer: string, cluster: ClusterName, seq: number, owner: string): boolean {
+    const { membership } = this.host;
+    if (!membership.has(cluster, this.host.node.name) || owner !== peer || !membership.has(null, peer)) return false;
+    const seqs = this.seqsOf(peer);
+    const last = seqs.get(cluster);
+    if (last !== undefined && seq !== last + 1) {
+      this.host.logger.warn({ event: 'group_seq_gap', group: this.host.name, peer, cluster, expected: last + 1, got: seq }, 'replication gap: resyncing');
+      this.host.counters.resyncsRequested++;
+      this.send(peer, GroupFrame.RESYNC, [cluster]);
+    }
+    seqs.set(cluster, seq);
+    this.host.counters.opsApplied++;
+    return true;
+  }
+
+  /** Processes of the peer exited: their rows of the cluster go together, with the exit reason. */
+  private onExitOp(peer: string, body: unknown[]): void {
+    const [, cluster, seq, , pids, reason] = body;
+    if (!isClusterName(cluster) || typeof seq !== 'number' || !isExitList(pids, peer) || !this.acceptOp(peer, cluster, seq, peer)) return;
+    // Registrations of the pids set aside here (they lost a key to another pid) go too.
+    if (!this.shadows.isEmpty()) this.shadows.removePids(cluster, pids);
+    const removed = this.host.tables.removePids(pids, cluster);
+    const events = this.host.wantsEvents() ? ([] as GroupEvent[]) : undefined;
+    for (const rows of removed) {
+      if (events !== undefined) for (const row of rows) events.push(this.host.event(row instanceof RegistryRow ? 'unregistered' : 'left', row, null, reason));
+      this.showNextAfter(rows, events);
+    }
     if (events !== undefined) this.host.emitSoon(events);
   }
 
@@ -776,4 +837,20 @@ function fromWire(cluster: ClusterName, wire: unknown, owner: string): RowData |
 function stringList(value: unknown): string[] | undefined {
   if (!Array.isArray(value)) return undefined;
   return (value as unknown[]).every((c) => typeof c === 'string') ? (value as string[]) : undefined;
+}
+
+/** A cleanup of this many exits or more writes its ops at once (see broadcastExits). */
+const FLUSH_EXITS_AT = 256;
+
+/** Most pids in one EXIT op (about 100 KB on the wire, far below the frame limit). */
+const MAX_EXIT_PIDS = 4_096;
+
+/**
+ * The pid list of an EXIT op: distinct pids of the sending node only (a duplicate would remove
+ * rows twice; another node's pids are not the sender's to remove).
+ */
+function isExitList(value: unknown, peer: string): value is Pid[] {
+  if (!Array.isArray(value) || value.length > MAX_EXIT_PIDS) return false;
+  for (const pid of value) if (!(pid instanceof Pid) || pid.node !== peer) return false;
+  return value.length < 2 || new Set(value.map((pid: Pid) => pid.key)).size === value.length;
 }

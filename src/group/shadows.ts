@@ -58,6 +58,19 @@ export class Shadows {
     return true;
   }
 
+  /** Forget every shadow of `pids` in `cluster` (they exited): a scan, but shadows exist only during conflicts. */
+  removePids(cluster: ClusterName, pids: readonly Pid[]): void {
+    const keys = this.byCluster.get(cluster);
+    if (keys === undefined) return;
+    const dead = new Set(pids.map((pid) => pid.key));
+    for (const [key, rows] of keys) {
+      const kept = rows.filter((r) => !dead.has(r.pid.key));
+      if (kept.length === rows.length) continue;
+      if (kept.length === 0) this.dropKey(cluster, key);
+      else keys.set(key, kept);
+    }
+  }
+
   /** Forget every shadow owned by `node` (in one cluster, or all): it went down, left or resyncs. */
   removeOwnedBy(node: string, cluster?: ClusterName): void {
     for (const [c, keys] of this.byCluster) {

@@ -1,5 +1,7 @@
 /** Connectors that also decode every frame their conduits write: to see the frames on the wire. */
-import { FrameDecoder, type Conduit, type Connector } from '../../src/internal.js';
+import { FrameDecoder, type Conduit, type Connector, type Node } from '../../src/internal.js';
+import { GroupFrame } from '../../src/group/protocol.js';
+import { decode } from '../../src/wire/codec.js';
 
 /** Wrap a connector: `onFrame(type)` for each frame written; `onConduit` for each conduit made. */
 export function tapWrites(connector: Connector, onFrame: (type: number) => void, onConduit?: (conduit: Conduit) => void): Connector {
@@ -23,4 +25,15 @@ export function tapWrites(connector: Connector, onFrame: (type: number) => void,
     dial: async (address) => tap(await connector.dial(address)),
     close: () => connector.close(),
   };
+}
+
+/** Record the Group OP payloads `node` sends (decoded, one per peer sent to), to look at their shape. */
+export function recordOps(node: Node): unknown[][] {
+  const ops: unknown[][] = [];
+  const send = node.sendRaw.bind(node);
+  node.sendRaw = (peer, type, payload) => {
+    if (type === GroupFrame.OP) ops.push(decode(payload) as unknown[]);
+    return send(peer, type, payload);
+  };
+  return ops;
 }

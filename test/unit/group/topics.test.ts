@@ -4,10 +4,11 @@
  * and each of them receives it once. Topics replicate with ops and snapshots; re-joins merge.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Group, InvalidArgumentError, type Node, type Pid } from '../../../src/index.js';
+import { Group, InvalidArgumentError, type Pid } from '../../../src/index.js';
 import { decode } from '../../../src/wire/codec.js';
 import { GroupFrame } from '../../../src/group/protocol.js';
 import { idle } from '../node/sim-helpers.js';
+import { recordOps } from '../../support/wire-tap.js';
 import { actor, keys, pgCluster, type Actor, type PgCluster } from './pg-support.js';
 
 let cluster: PgCluster | undefined;
@@ -20,17 +21,6 @@ const topicsOn = (g: Group, key: string, pid: Pid): readonly string[] | null | u
 
 /** Sort pids the way the tables do (node, incarnation, id). */
 const sorted = (pids: Pid[]): string[] => keys([...pids].sort((x, y) => x.compare(y)));
-
-/** Record the OP payloads a node sends (decoded), to look at their shape. */
-function recordOps(node: Node): unknown[][] {
-  const ops: unknown[][] = [];
-  const send = node.sendRaw.bind(node);
-  node.sendRaw = (peer, type, payload) => {
-    if (type === GroupFrame.OP) ops.push(decode(payload) as unknown[]);
-    return send(peer, type, payload);
-  };
-  return ops;
-}
 
 describe('Group topics', () => {
   it('replicates topics to every node; absent topics mean every message', async () => {
