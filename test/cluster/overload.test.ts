@@ -312,11 +312,11 @@ describe('overload (OS processes): 10,000 processes dying at once', () => {
       expect(x.byReason['mass_exit'], name).toBe(2 * COUNT);
       expect(x.byType['unregistered'], name).toBe(COUNT);
       expect(x.byType['left'], name).toBe(COUNT);
-      // One batch per frame read, not per process.
-      expect(x.batches, name).toBeLessThan(COUNT / 20);
+      // One batch per frame read: the deaths travel as 3 EXIT ops (4,096 pids each at most).
+      expect(x.batches, name).toBeLessThanOrEqual(10);
     }
-    // Bench target D3: 0.1 s for 200,000 rows on a quiet machine; this is 20,000 rows, bounded
-    // generously for a loaded 2-core CI runner (measured 0.4-0.6 s, 1.7 s beside other tests).
+    // The speed is the bench's (D3P: median ~0.1 s warm on a quiet machine); here, single-shot
+    // with cold code on a loaded 2-core CI runner, 0.4-0.55 s was measured: bounded generously.
     expect(purgeMs).toBeLessThan(10_000);
     await waitForConvergence(cluster, 10_000);
     console.log(
