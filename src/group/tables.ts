@@ -26,7 +26,7 @@
  *   order only between astral characters and U+E000..U+FFFF; the set of keys a prefix selects is
  *   the same in both orders.
  * - members of one key: `Pid.compare` (node name, then incarnation, then id).
- * - rows returned by rowsOfPid / removePid / purges ("canonical order"): cluster (null first, then
+ * - rows returned by rowsOfPid / removePids (per pid) / purges ("canonical order"): cluster (null first, then
  *   string order), key, registry row before memberships, then Pid order.
  *
  * Rows are immutable: an update replaces the row (the previous one is returned to the caller, who
@@ -473,14 +473,6 @@ export class GroupTables {
     return this.byOwner.get(pid.node)?.get(pid) !== undefined;
   }
 
-  /** Remove every row of `pid` (its death) and return them in canonical order. */
-  removePid(pid: Pid): Row[] {
-    const removed = this.rowsOfPid(pid);
-    // One registry row and one membership per (cluster, key) at most: each removal is a different slot.
-    for (const row of removed) this.removeRow(row);
-    return removed;
-  }
-
   /**
    * Remove every row of each of `pids` (processes that died together), or only those of
    * `cluster` when given; returns each pid's removed rows in canonical order, in the order of
@@ -658,12 +650,6 @@ export class GroupTables {
   }
 
   // ---- helpers --------------------------------------------------------------------------------
-
-  private removeRow(row: Row): void {
-    const table = this.tableForRead(row.cluster)!;
-    if (row instanceof RegistryRow) this.removeRegistryRow(table, row);
-    else this.removeMemberRows(table, row.key, row);
-  }
 
   /**
    * Remove the rows owned by `node` (of one cluster, or all when `cluster` is undefined), in owner

@@ -6,7 +6,7 @@
  *  3. members are in Pid order; prefix queries return exactly the keys starting with the prefix,
  *     in key order; rows of a pid come back in canonical order (cluster with null first,
  *     key, registry before membership, Pid);
- *  4. removePid / purgeNode / purgeClusterOwnedBy remove exactly the rows they name;
+ *  4. removePids / purgeNode / purgeClusterOwnedBy remove exactly the rows they name;
  *  5. after every operation checkConsistency() reports nothing, and it does report a corrupted index.
  */
 import fc from 'fast-check';
@@ -288,9 +288,9 @@ describe('GroupTables', () => {
       expect(tables.rowsOfPid(c1)).toEqual([]);
     });
 
-    it('removePid removes the pid’s rows in every cluster and nothing else', () => {
+    it('removePids removes the pid’s rows in every cluster and nothing else', () => {
       spread();
-      const removed = tables.removePid(a1);
+      const [removed] = tables.removePids([a1]) as [Row[]];
       expect(ids(removed)).toEqual(ids(removed.slice().sort(canonical)));
       expect(removed).toHaveLength(5);
       expect(tables.rowsOfPid(a1)).toEqual([]);
@@ -300,7 +300,23 @@ describe('GroupTables', () => {
       expect(tables.members(null, 'g').map((r) => r.pid.key)).toEqual([a2.key, b1.key]);
       expect(tables.members('eu', 'g').map((r) => r.pid.key)).toEqual([b1.key]);
       expect(tables.rowsOfPid(a2)).toHaveLength(2);
-      expect(tables.removePid(a1)).toEqual([]);
+      expect(tables.removePids([a1])).toEqual([[]]);
+    });
+
+    it('removePids takes many members of one group out together, per pid in the given order, of one cluster when asked', () => {
+      const pids = Array.from({ length: 40 }, (_, i) => new Pid(i % 2 ? 'a' : 'b', 1, 100 + i));
+      for (const pid of pids) {
+        tables.join(null, 'big', pid, null, 1);
+        tables.join('eu', 'big', pid, null, 1);
+        tables.register(null, `k${pid.id}`, pid, null, 1);
+      }
+      const doomed = pids.filter((_, i) => i % 3 !== 0).reverse();
+      const removed = tables.removePids(doomed, null);
+      expect(removed.map((rows) => rows.map((r) => [r.cluster, r.key, r.pid.key]))).toEqual(doomed.map((pid) => [[null, 'big', pid.key], [null, `k${pid.id}`, pid.key]].sort()));
+      const kept = pids.filter((_, i) => i % 3 === 0).sort((x, y) => x.compare(y));
+      expect(tables.members(null, 'big').map((r) => r.pid.key)).toEqual(kept.map((p) => p.key));
+      expect(tables.members('eu', 'big')).toHaveLength(40);
+      expect(tables.checkConsistency()).toEqual([]);
     });
 
     it('purgeNode removes every row owned by the node in every cluster (any order)', () => {
@@ -375,7 +391,7 @@ describe('GroupTables', () => {
         expect(tables.checkConsistency()).toEqual([]);
       }
       expect(ids(tables.rowsOfPid(a1))).toEqual(['registry:null:name:<a.1.1>', 'member:eu:g39:<a.1.1>', 'member:null:g38:<a.1.1>'].sort(byCanonicalId));
-      expect(tables.removePid(a1)).toHaveLength(3);
+      expect(tables.removePids([a1])[0]).toHaveLength(3);
     });
 
     it('rows of one pid share one Pid instance whatever instances the writes passed', () => {
@@ -505,7 +521,7 @@ type Op =
   | { op: 'register' | 'join'; cluster: Cluster; key: string; pid: Pid; meta: number; time: number }
   | { op: 'unregister'; cluster: Cluster; key: string; pid: Pid | undefined }
   | { op: 'leave'; cluster: Cluster; key: string; pid: Pid }
-  | { op: 'removePid'; pid: Pid }
+  | { op: 'removePids'; pids: Pid[]; cluster: Cluster | undefined }
   | { op: 'purgeNode'; node: string }
   | { op: 'purgeClusterOwnedBy'; cluster: Cluster; node: string };
 
@@ -533,7 +549,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('unregister' as const), cluster: clusterArb, key: keyArb, pid: fc.option(pidArb, { nil: undefined }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('leave' as const), cluster: clusterArb, key: keyArb, pid: pidArb }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('removePid' as const), pid: pidArb }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('removePids' as const), pids: fc.uniqueArray(pidArb, { selector: (p) => p.key, minLength: 1, maxLength: 4 }), cluster: fc.option(clusterArb, { nil: undefined }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('purgeNode' as const), node: nodeArb }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('purgeClusterOwnedBy' as const), cluster: clusterArb, node: nodeArb }) },
 );
@@ -575,8 +591,8 @@ class Model {
       }
       case 'leave':
         return modelPlain(this.take(this.find('member', op.cluster, op.key, op.pid)));
-      case 'removePid':
-        return this.removeWhere((r) => r.pid.equals(op.pid)).map(modelPlain);
+      case 'removePids':
+        return op.pids.map((pid) => this.removeWhere((r) => r.pid.equals(pid) && (op.cluster === undefined || r.cluster === op.cluster)).map(modelPlain));
       case 'purgeNode':
         return this.removeWhere((r) => r.pid.node === op.node).map(modelPlain);
       case 'purgeClusterOwnedBy':
@@ -602,8 +618,8 @@ function applyReal(tables: GroupTables, op: Op): unknown {
       return plain(tables.unregister(op.cluster, op.key, op.pid));
     case 'leave':
       return plain(tables.leave(op.cluster, op.key, op.pid));
-    case 'removePid':
-      return plainAll(tables.removePid(op.pid));
+    case 'removePids':
+      return tables.removePids(op.pids, op.cluster).map(plainAll);
     case 'purgeNode':
       return plainAll(tables.purgeNode(op.node).sort(canonical));
     case 'purgeClusterOwnedBy':
@@ -666,7 +682,7 @@ describe('GroupTables against a naive model (fast-check)', () => {
   });
 
   const poolPid = (ids: number): fc.Arbitrary<Pid> => fc.tuple(nodeArb, fc.integer({ min: 1, max: ids })).map(([n, id]) => new Pid(n, 1, id));
-  /** `resets`: weight of removePid and purgeNode, against 30 for joins. */
+  /** `resets`: weight of removePids and purgeNode, against 30 for joins. */
   function churn(keys: string[], pid: fc.Arbitrary<Pid>, resets: number): fc.Arbitrary<Op[]> {
     const cluster = fc.constantFrom<Cluster>(null, 'c1');
     const key = fc.constantFrom(...keys);
@@ -677,7 +693,7 @@ describe('GroupTables against a naive model (fast-check)', () => {
       },
       { weight: 15, arbitrary: fc.record({ op: fc.constant('leave' as const), cluster, key, pid }) },
       { weight: 5, arbitrary: fc.record({ op: fc.constant('register' as const), cluster, key, pid, meta: fc.constant(0), time: fc.constant(0) }) },
-      { weight: resets, arbitrary: fc.record({ op: fc.constant('removePid' as const), pid }) },
+      { weight: resets, arbitrary: fc.record({ op: fc.constant('removePids' as const), pids: fc.uniqueArray(pid, { selector: (p) => p.key, minLength: 1, maxLength: 8 }), cluster: fc.constant(undefined) }) },
       { weight: resets, arbitrary: fc.record({ op: fc.constant('purgeNode' as const), node: nodeArb }) },
     );
     return fc.array(op, { minLength: 50, maxLength: 300 });
