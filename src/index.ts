@@ -55,7 +55,7 @@ export type { RolesOptions } from './roles/options.js';
 export type { RoleEvent, RoleEventType, RoleEventListener } from './roles/events.js';
 export { startDashboard } from './dashboard/server.js';
 export type { Dashboard, DashboardOptions, DashboardInProcessApi } from './dashboard/server.js';
-export type { DashboardRoles, ClusterJson, NodeJson, EntryJson, ListJson, MetricsJson, RegistryQuery, GroupsQuery, MembersQuery } from './dashboard/api.js';
+export type { DashboardRoles, ClusterJson, NodeJson, EntryJson, GroupJson, ListJson, MetricsJson, RegistryQuery, GroupsQuery, MembersQuery } from './dashboard/api.js';
 export type { DashboardEvent, DashboardEventType, EventFilter } from './dashboard/sse.js';
 export type { ConflictStrategy, NameConflictMessage } from './group/conflict-strategies.js';
 export type { MultiCallOptions, MultiCallResult } from './group/multicall.js';

@@ -4,41 +4,9 @@
  * or (given `name@host:port`) from a temporary node that joins the cluster for the purpose
  * (inspect-node.ts), which answers the same queries in process.
  */
+import type { ClusterJson, EntryJson, GroupJson, ListJson } from '../dashboard/api.js';
 import { CliError, UsageError as CommandUsageError } from './command.js';
 import { isNodeAddress, openNodeSession } from './inspect-node.js';
-
-// The shapes of the dashboard's answers that this command reads (docs/api.md "Dashboard JSON
-// API"), restated rather than imported: cli/ and dashboard/ are sibling layers, and a client
-// should depend on the documented wire format, not on the server's types.
-interface ListJson<T> {
-  items: T[];
-  total: number;
-  truncated: boolean;
-}
-
-interface EntryJson {
-  group: string;
-  cluster: string | null;
-  key: string;
-  pid: string;
-  node: string;
-  meta: unknown;
-}
-
-interface ClusterJson {
-  node: string;
-  nodes: Array<{
-    name: string;
-    link: string;
-    incarnation: number | null;
-    address: string | null;
-    heartbeatAgeMs: number | null;
-    eventLoopDelayMs: { p99: number } | null;
-    roles: readonly string[] | null;
-    entries: Array<{ group: string; cluster: string | null; registrations: number; memberships: number }>;
-    down?: { reason: string };
-  }>;
-}
 
 export interface InspectIo {
   out(text: string): void;
@@ -90,12 +58,6 @@ interface Source {
   close(): Promise<void>;
 }
 
-interface GroupItem {
-  group: string;
-  cluster: string | null;
-  key: string;
-  members: number;
-}
 
 /** Run `rollcall inspect` with the arguments after the command name; resolves with the exit code. */
 export async function runInspect(argv: string[], io: Partial<InspectIo> = {}): Promise<number> {
@@ -122,8 +84,8 @@ export async function runInspect(argv: string[], io: Partial<InspectIo> = {}): P
     const filters = { prefix: args.prefix, group, cluster: args.cluster, limit: args.limit };
     const cluster = await get<ClusterJson>('api/cluster');
     const registry = await get<ListJson<EntryJson>>('api/registry', filters);
-    const groups = await get<ListJson<GroupItem>>('api/groups', filters);
-    const members: Array<GroupItem & { list: ListJson<EntryJson> }> = [];
+    const groups = await get<ListJson<GroupJson>>('api/groups', filters);
+    const members: Array<GroupJson & { list: ListJson<EntryJson> }> = [];
     for (const g of groups.items.slice(0, MAX_MEMBER_LISTS)) {
       const list = await get<ListJson<EntryJson>>('api/groups/members', { group: g.group, cluster: g.cluster ?? '', key: g.key, limit: args.limit });
       members.push({ ...g, list });
@@ -272,8 +234,8 @@ const metaText = (meta: unknown): string => {
 function renderText(
   cluster: ClusterJson,
   registry: ListJson<EntryJson>,
-  groups: ListJson<GroupItem>,
-  members: Array<GroupItem & { list: ListJson<EntryJson> }>,
+  groups: ListJson<GroupJson>,
+  members: Array<GroupJson & { list: ListJson<EntryJson> }>,
   args: Args,
   temporaryNode: string | undefined,
 ): string {

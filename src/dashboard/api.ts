@@ -63,6 +63,14 @@ export interface EntryJson {
   meta: unknown;
 }
 
+/** A group key of the groups listing, with its member count. */
+export interface GroupJson {
+  group: string;
+  cluster: string | null;
+  key: string;
+  members: number;
+}
+
 export interface ListJson<T> {
   items: T[];
   /** How many matched before `limit`. */
@@ -86,8 +94,7 @@ export interface NodeJson {
   link: 'self' | 'up' | 'down';
   /** Milliseconds since anything arrived from it (null for this node and down nodes). */
   heartbeatAgeMs: number | null;
-  /** This node's event-loop delay over the last sample (null for other nodes: not known here). */
-  /** Peers: only p99, from the load report in their heartbeats (null until the first one). */
+  /** This node's event-loop delay over the last sample; peers': only p99, from the load report in their heartbeats (null until the first one). */
   eventLoopDelayMs: { mean?: number; p99: number; max?: number } | null;
   roles: readonly string[] | null;
   entries: NodeEntryCounts[];
@@ -253,10 +260,10 @@ export class DashboardApi {
     return { items, total, truncated: total > items.length };
   }
 
-  groupList(query: GroupsQuery = {}): ListJson<{ group: string; cluster: string | null; key: string; members: number }> {
+  groupList(query: GroupsQuery = {}): ListJson<GroupJson> {
     const limit = checkLimit(query.limit, 'groups');
     const prefix = checkPrefix(query.prefix, 'groups');
-    const items: Array<{ group: string; cluster: string | null; key: string; members: number }> = [];
+    const items: GroupJson[] = [];
     let total = 0;
     for (const group of this.selectGroups(query.group, 'groups')) {
       for (const cluster of this.selectClusters(group, query.cluster, 'groups')) {

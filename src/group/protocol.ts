@@ -22,7 +22,8 @@ export const GroupFrame = {
   STATE: 0x32,
   /**
    * [group, cluster, seq, op, key, pid, meta, time, reason, topics?, count?] — one local write
-   * (batchable); the two optional trailing fields of a JOIN only when not the defaults.
+   * (batchable); the two optional trailing fields of a JOIN only when not the defaults. An EXIT
+   * op has its own shape: [group, cluster, seq, Op.EXIT, pids, reason].
    */
   OP: 0x33,
   /** [group, clusters] — the sender connected to these named clusters. */
@@ -58,9 +59,9 @@ export const Op = {
   /** deleteGroup (a tombstone), same shape as CREATE_GROUP. */
   DELETE_GROUP: 5,
   /**
-   * A local process exited: [group, cluster, seq, 6, pid, reason] (no key, meta or time). The
-   * receiver removes every row of that pid in the cluster at once, so a death costs one op
-   * however many names and groups the process had.
+   * Local processes exited: [group, cluster, seq, 6, pids, reason] (no key, meta or time): up to
+   * 4,096 pids that died in one turn for one reason. The receiver removes every row of those pids
+   * in the cluster, so a death costs one op however many names and groups the process had.
    */
   EXIT: 6,
 } as const;

@@ -151,17 +151,13 @@ export class Replicator {
    */
   broadcastExits(pids: readonly Pid[], rows: readonly (readonly Row[])[], reasons: readonly unknown[]): void {
     const batches = new Map<ClusterName, { reason: unknown; pids: Pid[] }[]>();
-    let lastReason: unknown;
+    let lastReason: unknown = NO_REASON;
     let wireReason: unknown;
-    let encoded = false;
     for (let i = 0; i < pids.length; i++) {
       const pidRows = rows[i]!;
       if (pidRows.length === 0) continue;
       // encodableReason encodes the reason to measure it: once per distinct reason in a row.
-      if (!encoded || reasons[i] !== lastReason) {
-        wireReason = this.host.node.encodableReason((lastReason = reasons[i]));
-        encoded = true;
-      }
+      if (reasons[i] !== lastReason) wireReason = this.host.node.encodableReason((lastReason = reasons[i]));
       for (let j = 0; j < pidRows.length; j++) {
         const cluster = pidRows[j]!.cluster;
         if (j > 0 && pidRows[j - 1]!.cluster === cluster) continue;
@@ -841,6 +837,9 @@ function stringList(value: unknown): string[] | undefined {
 
 /** A cleanup of this many exits or more writes its ops at once (see broadcastExits). */
 const FLUSH_EXITS_AT = 256;
+
+/** No exit reason seen yet (any real reason, undefined included, differs from it). */
+const NO_REASON = Symbol('no reason');
 
 /** Most pids in one EXIT op (about 100 KB on the wire, far below the frame limit). */
 const MAX_EXIT_PIDS = 4_096;

@@ -316,7 +316,8 @@ describe('overload (OS processes): 10,000 processes dying at once', () => {
       expect(x.batches, name).toBeLessThanOrEqual(10);
     }
     // The speed is the bench's (D3P: median ~0.1 s warm on a quiet machine); here, single-shot
-    // with cold code on a loaded 2-core CI runner, 0.4-0.55 s was measured: bounded generously.
+    // with cold code on a loaded 2-core CI runner, 0.4-0.55 s was measured (0.71 s with the whole
+    // cluster suite running beside it): bounded generously.
     expect(purgeMs).toBeLessThan(10_000);
     await waitForConvergence(cluster, 10_000);
     console.log(
