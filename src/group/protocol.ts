@@ -23,7 +23,7 @@ export const GroupFrame = {
   /**
    * [group, cluster, seq, op, key, pid, meta, time, reason, topics?, count?] — one local write
    * (batchable); the two optional trailing fields of a JOIN only when not the defaults. An EXIT
-   * op has its own shape: [group, cluster, seq, Op.EXIT, pids, reason].
+   * op has its own shape: [group, cluster, seq, Op.EXIT, ids, reason] (ids of the sender's pids).
    */
   OP: 0x33,
   /** [group, clusters] — the sender connected to these named clusters. */

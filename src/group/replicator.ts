@@ -150,7 +150,7 @@ export class Replicator {
    * rows themselves, group by group.
    */
   broadcastExits(pids: readonly Pid[], rows: readonly (readonly Row[])[], reasons: readonly unknown[]): void {
-    const batches = new Map<ClusterName, { reason: unknown; pids: Pid[] }[]>();
+    const batches = new Map<ClusterName, { reason: unknown; ids: number[] }[]>();
     let lastReason: unknown = NO_REASON;
     let wireReason: unknown;
     for (let i = 0; i < pids.length; i++) {
@@ -164,15 +164,15 @@ export class Replicator {
         let list = batches.get(cluster);
         if (list === undefined) batches.set(cluster, (list = []));
         const last = list[list.length - 1];
-        if (last !== undefined && last.reason === wireReason && last.pids.length < MAX_EXIT_PIDS) last.pids.push(pids[i]!);
-        else list.push({ reason: wireReason, pids: [pids[i]!] });
+        if (last !== undefined && last.reason === wireReason && last.ids.length < MAX_EXIT_PIDS) last.ids.push(pids[i]!.id);
+        else list.push({ reason: wireReason, ids: [pids[i]!.id] });
       }
     }
     for (const [cluster, list] of batches) {
       for (const batch of list) {
         const seq = (this.ownSeq.get(cluster) ?? 0) + 1;
         this.ownSeq.set(cluster, seq);
-        if (this.hasPeersIn(cluster)) this.broadcast(cluster, this.host.node.encodePayload([this.host.name, cluster, seq, Op.EXIT, batch.pids, batch.reason]));
+        if (this.hasPeersIn(cluster)) this.broadcast(cluster, this.host.node.encodePayload([this.host.name, cluster, seq, Op.EXIT, batch.ids, batch.reason]));
       }
     }
     // A burst goes out now, not at the end of the turn: the dead processes' own teardown (their
@@ -207,7 +207,7 @@ export class Replicator {
       case GroupFrame.STATE:
         return this.onState(peer.name, body);
       case GroupFrame.OP:
-        return this.onOp(peer.name, body);
+        return body[3] === Op.EXIT ? this.onExitOp(peer, body) : this.onOp(peer.name, body);
       case GroupFrame.CONNECT:
         return this.onConnect(peer.name, body);
       case GroupFrame.CONNECT_ACK:
@@ -392,7 +392,6 @@ export class Replicator {
   }
 
   private onOp(peer: string, body: unknown[]): void {
-    if (body[3] === Op.EXIT) return this.onExitOp(peer, body);
     const [, cluster, seq, op, key, pid, meta, time, reason] = body;
     if (!isClusterName(cluster) || typeof seq !== 'number' || typeof key !== 'string' || typeof time !== 'number') return;
     // A declaration (createGroup/deleteGroup) has no pid: it is the writing node's, and counts in its seq.
@@ -464,13 +463,16 @@ export class Replicator {
     return true;
   }
 
-  /** Processes of the peer exited: their rows of the cluster go together, with the exit reason. */
-  private onExitOp(peer: string, body: unknown[]): void {
-    const [, cluster, seq, , pids, reason] = body;
-    if (!isClusterName(cluster) || typeof seq !== 'number' || !isExitList(pids, peer) || !this.acceptOp(peer, cluster, seq, peer)) return;
+  /**
+   * Processes of the peer exited: their rows of the cluster go together, with the exit reason.
+   * They are named by id: a node only exits processes of its current incarnation, the link's.
+   */
+  private onExitOp(peer: PeerIdentity, body: unknown[]): void {
+    const [, cluster, seq, , ids, reason] = body;
+    if (!isClusterName(cluster) || typeof seq !== 'number' || !isExitIds(ids) || !this.acceptOp(peer.name, cluster, seq, peer.name)) return;
     // Registrations of the pids set aside here (they lost a key to another pid) go too.
-    if (!this.shadows.isEmpty()) this.shadows.removePids(cluster, pids);
-    const removed = this.host.tables.removePids(pids, cluster);
+    if (!this.shadows.isEmpty()) this.shadows.removeIds(cluster, peer.name, peer.incarnation, ids);
+    const removed = this.host.tables.removeIds(peer.name, peer.incarnation, ids, cluster);
     const events = this.host.wantsEvents() ? ([] as GroupEvent[]) : undefined;
     for (const rows of removed) {
       if (events !== undefined) for (const row of rows) events.push(this.host.event(row instanceof RegistryRow ? 'unregistered' : 'left', row, null, reason));
@@ -848,8 +850,16 @@ const MAX_EXIT_PIDS = 4_096;
  * The pid list of an EXIT op: distinct pids of the sending node only (a duplicate would remove
  * rows twice; another node's pids are not the sender's to remove).
  */
-function isExitList(value: unknown, peer: string): value is Pid[] {
+/** At most MAX_EXIT_PIDS distinct pid ids (safe non-negative integers). */
+function isExitIds(value: unknown): value is number[] {
   if (!Array.isArray(value) || value.length > MAX_EXIT_PIDS) return false;
-  for (const pid of value) if (!(pid instanceof Pid) || pid.node !== peer) return false;
-  return value.length < 2 || new Set(value.map((pid: Pid) => pid.key)).size === value.length;
+  const sorted = new Float64Array(value.length);
+  for (let i = 0; i < value.length; i++) {
+    const id: unknown = value[i];
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) return false;
+    sorted[i] = id;
+  }
+  sorted.sort();
+  for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) return false;
+  return true;
 }

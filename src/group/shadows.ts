@@ -58,13 +58,13 @@ export class Shadows {
     return true;
   }
 
-  /** Forget every shadow of `pids` in `cluster` (they exited): a scan, but shadows exist only during conflicts. */
-  removePids(cluster: ClusterName, pids: readonly Pid[]): void {
+  /** Forget every shadow in `cluster` of the pids `ids` of `node`'s `incarnation` (they exited): a scan, but shadows exist only during conflicts. */
+  removeIds(cluster: ClusterName, node: string, incarnation: number, ids: readonly number[]): void {
     const keys = this.byCluster.get(cluster);
     if (keys === undefined) return;
-    const dead = new Set(pids.map((pid) => pid.key));
+    const dead = new Set(ids);
     for (const [key, rows] of keys) {
-      const kept = rows.filter((r) => !dead.has(r.pid.key));
+      const kept = rows.filter((r) => !(r.pid.node === node && r.pid.incarnation === incarnation && dead.has(r.pid.id)));
       if (kept.length === rows.length) continue;
       if (kept.length === 0) this.dropKey(cluster, key);
       else keys.set(key, kept);

@@ -113,6 +113,8 @@ export class Subscriptions<M = GroupMeta> {
 
   /** Remove every subscription of a subscriber, in every cluster (it died); returns how many. */
   removeSubscriber(subscriber: Subscriber<M>): number {
+    // Asked for every exited process: most are not subscribers.
+    if (this.bySubscriber.size === 0) return 0;
     const id = subscriberId(subscriber);
     const record = this.bySubscriber.get(id);
     if (record === undefined) return 0;

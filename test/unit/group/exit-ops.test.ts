@@ -44,11 +44,12 @@ describe('process deaths replicate as EXIT ops', () => {
     await cluster.sim.until(() => [gb, gc].every((g) => g.registryCount() === 0 && g.memberCount() === 0 && g.registryCount({ cluster: 'x' }) === 0), 'peers purge p');
 
     // Two peers × two clusters; no per-row UNREGISTER / LEAVE.
-    expect(ops.map((op) => [op[1], op[3], keys(op[4] as Pid[]), op[5]])).toEqual([
-      [null, Op.EXIT, [p.key], 'crashed'],
-      [null, Op.EXIT, [p.key], 'crashed'],
-      ['x', Op.EXIT, [p.key], 'crashed'],
-      ['x', Op.EXIT, [p.key], 'crashed'],
+    // The pids travel as ids: they are the sending node's, of its current incarnation.
+    expect(ops.map((op) => [op[1], op[3], op[4], op[5]])).toEqual([
+      [null, Op.EXIT, [p.id], 'crashed'],
+      [null, Op.EXIT, [p.id], 'crashed'],
+      ['x', Op.EXIT, [p.id], 'crashed'],
+      ['x', Op.EXIT, [p.id], 'crashed'],
     ]);
     for (const [i, g] of [gb, gc].entries()) {
       const seen = removals([...cluster.events[i + 1]!.slice(before[i + 1]), ...inX[i]!.slice(beforeX[i])]);
@@ -89,12 +90,12 @@ describe('process deaths replicate as EXIT ops', () => {
     pids.forEach((pid, i) => a!.exit(pid, i < 5_000 ? 'drained' : 'crashed'));
     await cluster.sim.until(() => gb.registryCount() === 0 && gb.memberCount() === 0, 'b purges them all');
 
-    expect(ops.map((op) => [op[3], (op[4] as Pid[]).length, op[5]])).toEqual([
+    expect(ops.map((op) => [op[3], (op[4] as number[]).length, op[5]])).toEqual([
       [Op.EXIT, 4_096, 'drained'],
       [Op.EXIT, 904, 'drained'],
       [Op.EXIT, 100, 'crashed'],
     ]);
-    expect(ops.flatMap((op) => keys(op[4] as Pid[]))).toEqual(keys(pids));
+    expect(ops.flatMap((op) => op[4] as number[])).toEqual(pids.map((pid) => pid.id));
     expect(seen).toHaveLength(2 * 5_100);
     expect(seen.filter((e) => e.reason === 'crashed').map((e) => e.pid.key).sort()).toEqual(keys([...pids.slice(5_000), ...pids.slice(5_000)]).sort());
     // One event batch per frame read (the three ops fill one or two batch frames), not per process.
@@ -133,19 +134,22 @@ describe('process deaths replicate as EXIT ops', () => {
 
   it('a malformed EXIT op is dropped and the link stays up', async () => {
     cluster = await pgCluster(24, ['a', 'b', 'c']);
-    const [a, b, c] = cluster.nodes;
+    const [a, b] = cluster.nodes;
     const [ga, gb] = cluster.groups as [Group, Group];
     const q = idle(b!);
     const r = idle(b!);
     gb.register('q', {}, { pid: q });
     gb.register('r', {}, { pid: r });
     await cluster.sim.until(() => ga.registryCount() === 2, 'a holds b’s rows');
-    const cPid = idle(c!);
     const forged: unknown[] = [
-      [q, cPid], // another node's pid: not b's to remove
-      [q, q], // a duplicate would remove rows twice
-      q, // not a list
-      [q, ...Array.from({ length: 4_096 }, () => idle(b!))], // more than an op may carry
+      [q.id, q.id], // a duplicate would remove rows twice
+      [q.id, -1],
+      [q.id, 1.5],
+      [q.id, 2 ** 53],
+      [q.id, String(r.id)],
+      [q], // a Pid, not an id
+      q.id, // not a list
+      [q.id, ...Array.from({ length: 4_096 }, () => idle(b!).id)], // more than an op may carry
     ];
     // Each with b's next seq: a dropped op leaves no gap, so nothing resyncs b's rows back in
     // (an op applied would move the seq on, and the next one would look like a gap).

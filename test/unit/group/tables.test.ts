@@ -522,6 +522,7 @@ type Op =
   | { op: 'unregister'; cluster: Cluster; key: string; pid: Pid | undefined }
   | { op: 'leave'; cluster: Cluster; key: string; pid: Pid }
   | { op: 'removePids'; pids: Pid[]; cluster: Cluster | undefined }
+  | { op: 'removeIds'; node: string; incarnation: number; ids: number[]; cluster: Cluster | undefined }
   | { op: 'purgeNode'; node: string }
   | { op: 'purgeClusterOwnedBy'; cluster: Cluster; node: string };
 
@@ -550,6 +551,16 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant('unregister' as const), cluster: clusterArb, key: keyArb, pid: fc.option(pidArb, { nil: undefined }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('leave' as const), cluster: clusterArb, key: keyArb, pid: pidArb }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('removePids' as const), pids: fc.uniqueArray(pidArb, { selector: (p) => p.key, minLength: 1, maxLength: 4 }), cluster: fc.option(clusterArb, { nil: undefined }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('removeIds' as const),
+      node: nodeArb,
+      incarnation: fc.integer({ min: 1, max: 2 }),
+      ids: fc.uniqueArray(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }),
+      cluster: fc.option(clusterArb, { nil: undefined }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('purgeNode' as const), node: nodeArb }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('purgeClusterOwnedBy' as const), cluster: clusterArb, node: nodeArb }) },
 );
@@ -593,6 +604,8 @@ class Model {
         return modelPlain(this.take(this.find('member', op.cluster, op.key, op.pid)));
       case 'removePids':
         return op.pids.map((pid) => this.removeWhere((r) => r.pid.equals(pid) && (op.cluster === undefined || r.cluster === op.cluster)).map(modelPlain));
+      case 'removeIds':
+        return op.ids.map((id) => this.removeWhere((r) => r.pid.equals(new Pid(op.node, op.incarnation, id)) && (op.cluster === undefined || r.cluster === op.cluster)).map(modelPlain));
       case 'purgeNode':
         return this.removeWhere((r) => r.pid.node === op.node).map(modelPlain);
       case 'purgeClusterOwnedBy':
@@ -620,6 +633,8 @@ function applyReal(tables: GroupTables, op: Op): unknown {
       return plain(tables.leave(op.cluster, op.key, op.pid));
     case 'removePids':
       return tables.removePids(op.pids, op.cluster).map(plainAll);
+    case 'removeIds':
+      return tables.removeIds(op.node, op.incarnation, op.ids, op.cluster).map(plainAll);
     case 'purgeNode':
       return plainAll(tables.purgeNode(op.node).sort(canonical));
     case 'purgeClusterOwnedBy':

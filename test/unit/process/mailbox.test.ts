@@ -73,6 +73,19 @@ describe('Mailbox', () => {
     await expect(mailbox.receive()).rejects.toBeInstanceOf(ExitSignal);
   });
 
+  it('mailboxes closed one after another each carry their own reason (a signal is shared only by equal reasons)', async () => {
+    const reasons: unknown[] = ['shutdown', 'shutdown', 'kill', { code: 1 }, { code: 1 }, 'shutdown'];
+    const mailboxes = reasons.map(() => new Mailbox(realClock));
+    const pending = mailboxes.map((mailbox) => mailbox.receive().catch((e: unknown) => e));
+    mailboxes.forEach((mailbox, i) => mailbox.close(reasons[i]));
+    const errors = (await Promise.all(pending)) as ExitSignal[];
+    errors.forEach((error, i) => {
+      expect(error).toBeInstanceOf(ExitSignal);
+      expect(error.reason).toBe(reasons[i]);
+      expect(error.message).toBe(`process was exited (reason: ${typeof reasons[i] === 'string' ? reasons[i] : JSON.stringify(reasons[i])})`);
+    });
+  });
+
   it('close drops queued messages', async () => {
     const mailbox = new Mailbox(realClock);
     mailbox.push(1);
