@@ -70,6 +70,8 @@ export class Subscriptions<M = GroupMeta> {
   /** By pid key for process subscribers, by the function itself for callbacks. */
   private readonly bySubscriber = new Map<string | Subscriber<M>, SubscriberRecord<M>>();
   private total = 0;
+  /** Records of Pid subscribers: with none, a process exit needs no lookup (nor its key hashed). */
+  private processSubscribers = 0;
   /** Stamped on a record when an event is added to its batch: each event goes in once. */
   private eventSerial = 0;
 
@@ -84,6 +86,7 @@ export class Subscriptions<M = GroupMeta> {
     if (record === undefined) {
       record = new SubscriberRecord(subscriber);
       this.bySubscriber.set(id, record);
+      if (typeof id === 'string') this.processSubscribers++;
     }
     let patterns = record.patterns.get(clusterName);
     if (patterns === undefined) record.patterns.set(clusterName, (patterns = new Set()));
@@ -106,7 +109,7 @@ export class Subscriptions<M = GroupMeta> {
     if (record === undefined || patterns === undefined || !patterns.delete(pattern)) return false;
 
     if (patterns.size === 0) record.patterns.delete(clusterName);
-    if (record.patterns.size === 0) this.bySubscriber.delete(id);
+    if (record.patterns.size === 0) this.forget(id);
     this.removeFromIndex(clusterName, parsed, record);
     return true;
   }
@@ -114,11 +117,11 @@ export class Subscriptions<M = GroupMeta> {
   /** Remove every subscription of a subscriber, in every cluster (it died); returns how many. */
   removeSubscriber(subscriber: Subscriber<M>): number {
     // Asked for every exited process: most are not subscribers.
-    if (this.bySubscriber.size === 0) return 0;
+    if (this.processSubscribers === 0 && Pid.isPid(subscriber)) return 0;
     const id = subscriberId(subscriber);
     const record = this.bySubscriber.get(id);
     if (record === undefined) return 0;
-    this.bySubscriber.delete(id);
+    this.forget(id);
     let removed = 0;
     for (const [clusterName, patterns] of record.patterns) {
       for (const pattern of patterns) {
@@ -128,6 +131,11 @@ export class Subscriptions<M = GroupMeta> {
     }
     record.patterns.clear();
     return removed;
+  }
+
+  private forget(id: string | Subscriber<M>): void {
+    this.bySubscriber.delete(id);
+    if (typeof id === 'string') this.processSubscribers--;
   }
 
   /** Subscriptions in total, or in one cluster (null = default). */

@@ -1197,7 +1197,10 @@ function rowsOfEntry(entry: PidRows | undefined, cluster: Cluster | undefined): 
   const out: Row[] = [];
   if (entry === undefined) return out;
   pushPidRows(entry, out);
-  if (out.length > 1) out.sort(compareRows);
+  // Most pids have one or two rows; Array#sort costs more than the one comparison two need.
+  if (out.length === 2) {
+    if (compareRows(out[0]!, out[1]!) > 0) out.reverse();
+  } else if (out.length > 2) out.sort(compareRows);
   return cluster === undefined ? out : out.filter((row) => row.cluster === cluster);
 }
 
