@@ -843,14 +843,13 @@ const FLUSH_EXITS_AT = 256;
 /** No exit reason seen yet (any real reason, undefined included, differs from it). */
 const NO_REASON = Symbol('no reason');
 
-/** Most pids in one EXIT op (about 100 KB on the wire, far below the frame limit). */
+/** Most pids in one EXIT op (at most ~40 KB of ids on the wire, far below the frame limit). */
 const MAX_EXIT_PIDS = 4_096;
 
 /**
- * The pid list of an EXIT op: distinct pids of the sending node only (a duplicate would remove
- * rows twice; another node's pids are not the sender's to remove).
+ * The pid ids of an EXIT op: at most MAX_EXIT_PIDS distinct safe non-negative integers (a
+ * duplicate would remove rows twice). They name the sender's own pids: no other can be named.
  */
-/** At most MAX_EXIT_PIDS distinct pid ids (safe non-negative integers). */
 function isExitIds(value: unknown): value is number[] {
   if (!Array.isArray(value) || value.length > MAX_EXIT_PIDS) return false;
   const sorted = new Float64Array(value.length);

@@ -111,7 +111,8 @@ function registerIdentityExtension(Class: typeof Pid | typeof Ref, type: number)
       }
       const head = prefix.bytes;
       const { target, position } = allocateForWrite(head.length + identityNumberSize(value.id));
-      head.copy(target, position);
+      // A loop, not head.copy(): Buffer#copy is a native call costing more than these ~15 bytes.
+      for (let i = 0; i < head.length; i++) target[position + i] = head[i]!;
       writeIdentityNumber(target, position + head.length, value.id);
     },
     read(datum: unknown): Pid | Ref {
@@ -184,7 +185,8 @@ function writeIdentityNumber(out: Buffer, at: number, n: number): number {
   }
   if (n < 0x10000) {
     out[at] = 0xcd;
-    out.writeUInt16BE(n, at + 1);
+    out[at + 1] = n >>> 8;
+    out[at + 2] = n & 0xff;
     return at + 3;
   }
   if (n < 0x100000000) {
