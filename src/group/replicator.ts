@@ -65,6 +65,8 @@ export class Replicator {
   /** Events of a snapshot still arriving in chunks, per "peer|cluster". */
   private readonly pendingState = new Map<string, { events: GroupEvent[]; seen: Set<Row> | undefined }>();
   private digestTimer: Timer | undefined;
+  /** The Pid pidOf built last (see there). */
+  private lastPid: Pid | undefined = undefined;
   /** Registrations heard of but not shown, while another registration of the key is (see shadows.ts). */
   readonly shadows: Shadows;
   /** createGroup / deleteGroup state, held whole on every node (see declarations.ts). */
@@ -131,7 +133,7 @@ export class Replicator {
     const seq = (this.ownSeq.get(cluster) ?? 0) + 1;
     let payload: Buffer | undefined;
     if (this.hasPeersIn(cluster)) {
-      const body = [this.host.name, cluster, seq, op, key, pid, meta, time, reason];
+      const body = [this.host.name, cluster, seq, op, key, pid.id, meta, time, reason];
       // A membership's topics and join count trail the op only when not the defaults (memberships.ts).
       if (tail !== undefined) body.push(...tail);
       payload = this.host.node.encodePayload(body);
@@ -205,9 +207,9 @@ export class Replicator {
       case GroupFrame.HELLO_ACK:
         return this.onHello(peer.name, body, type === GroupFrame.HELLO);
       case GroupFrame.STATE:
-        return this.onState(peer.name, body);
+        return this.onState(peer, body);
       case GroupFrame.OP:
-        return body[3] === Op.EXIT ? this.onExitOp(peer, body) : this.onOp(peer.name, body);
+        return body[3] === Op.EXIT ? this.onExitOp(peer, body) : this.onOp(peer, body);
       case GroupFrame.CONNECT:
         return this.onConnect(peer.name, body);
       case GroupFrame.CONNECT_ACK:
@@ -284,7 +286,8 @@ export class Replicator {
     } while (r < reg.length || m < pg.length);
   }
 
-  private onState(peer: string, body: unknown[]): void {
+  private onState(identity: PeerIdentity, body: unknown[]): void {
+    const peer = identity.name;
     const [, cluster, seq, reg, pg, final, replace] = body;
     if (!isClusterName(cluster) || typeof seq !== 'number' || !Array.isArray(reg) || !Array.isArray(pg)) return;
     const self = this.host.node.name;
@@ -299,11 +302,11 @@ export class Replicator {
     }
     this.host.counters.rowsReceived += reg.length + pg.length;
     for (const wire of reg as unknown[]) {
-      const row = fromWire(cluster, wire, peer);
+      const row = this.fromWire(cluster, wire, identity);
       if (row !== undefined) this.mergeRegistry(row, pending.events, pending.seen);
     }
     for (const wire of pg as unknown[]) {
-      const row = fromWire(cluster, wire, peer);
+      const row = this.fromWire(cluster, wire, identity);
       if (row !== undefined) this.mergeMember(row, pending.events, pending.seen);
     }
     if (final !== true) return;
@@ -391,12 +394,14 @@ export class Replicator {
     }
   }
 
-  private onOp(peer: string, body: unknown[]): void {
-    const [, cluster, seq, op, key, pid, meta, time, reason] = body;
+  private onOp(identity: PeerIdentity, body: unknown[]): void {
+    const peer = identity.name;
+    const [, cluster, seq, op, key, id, meta, time, reason] = body;
     if (!isClusterName(cluster) || typeof seq !== 'number' || typeof key !== 'string' || typeof time !== 'number') return;
     // A declaration (createGroup/deleteGroup) has no pid: it is the writing node's, and counts in its seq.
-    if (!(pid instanceof Pid)) return op === Op.CREATE_GROUP || op === Op.DELETE_GROUP ? this.onDeclarationOp(peer, cluster, seq, key, op === Op.CREATE_GROUP, time) : undefined;
-    if (!this.acceptOp(peer, cluster, seq, pid.node)) return;
+    if (id === null) return op === Op.CREATE_GROUP || op === Op.DELETE_GROUP ? this.onDeclarationOp(peer, cluster, seq, key, op === Op.CREATE_GROUP, time) : undefined;
+    if (!isPidId(id) || !this.acceptOp(peer, cluster, seq)) return;
+    const pid = this.pidOf(identity, id);
     const { counters } = this.host;
     // Only a fresh write's time is its creation time (removals carry the row's, re-asserts a later one).
     if ((op === Op.REGISTER || op === Op.JOIN) && reason !== 'resolve_conflict' && counters.sampleLag()) counters.recordLag(this.host.node.clock.wallNow() - time);
@@ -443,14 +448,14 @@ export class Replicator {
 
   /**
    * Receiver-side filtering of a process's op, then its place in the sender's sequence. Ops of
-   * clusters we are not in are ignored; and a node only writes rows of its own processes (node
-   * authority). Ops from a node that is not (yet) our Group peer were meant for this Group's
-   * predecessor on this node (stopped and started again): the peer's snapshot after the
-   * handshake brings its rows, and a row applied now could outlive it.
+   * clusters we are not in are ignored. Ops from a node that is not (yet) our Group peer were
+   * meant for this Group's predecessor on this node (stopped and started again): the peer's
+   * snapshot after the handshake brings its rows, and a row applied now could outlive it.
+   * (A node only writes rows of its own processes: ops name them by id, see pidOf.)
    */
-  private acceptOp(peer: string, cluster: ClusterName, seq: number, owner: string): boolean {
+  private acceptOp(peer: string, cluster: ClusterName, seq: number): boolean {
     const { membership } = this.host;
-    if (!membership.has(cluster, this.host.node.name) || owner !== peer || !membership.has(null, peer)) return false;
+    if (!membership.has(cluster, this.host.node.name) || !membership.has(null, peer)) return false;
     const seqs = this.seqsOf(peer);
     const last = seqs.get(cluster);
     if (last !== undefined && seq !== last + 1) {
@@ -469,7 +474,7 @@ export class Replicator {
    */
   private onExitOp(peer: PeerIdentity, body: unknown[]): void {
     const [, cluster, seq, , ids, reason] = body;
-    if (!isClusterName(cluster) || typeof seq !== 'number' || !isExitIds(ids) || !this.acceptOp(peer.name, cluster, seq, peer.name)) return;
+    if (!isClusterName(cluster) || typeof seq !== 'number' || !isExitIds(ids) || !this.acceptOp(peer.name, cluster, seq)) return;
     // Registrations of the pids set aside here (they lost a key to another pid) go too.
     if (!this.shadows.isEmpty()) this.shadows.removeIds(cluster, peer.name, peer.incarnation, ids);
     const removed = this.host.tables.removeIds(peer.name, peer.incarnation, ids, cluster);
@@ -797,6 +802,29 @@ export class Replicator {
     return this.host.membership.clustersOf(this.host.node.name).filter((c): c is string => c !== null);
   }
 
+  /**
+   * The Pid a peer's op or snapshot row names by `id`. Ops and snapshots carry only the rows of
+   * the sender's own processes, of its current incarnation (the link's), so a pid travels as its
+   * id: 1-5 bytes instead of a ~20-byte Pid, and no node name to decode (node authority holds by
+   * construction: a peer cannot name another node's process). One-entry cache: a process's
+   * registration and memberships usually arrive together.
+   */
+  private pidOf(peer: PeerIdentity, id: number): Pid {
+    const last = this.lastPid;
+    if (last !== undefined && last.id === id && last.node === peer.name && last.incarnation === peer.incarnation) return last;
+    return (this.lastPid = new Pid(peer.name, peer.incarnation, id));
+  }
+
+  /** A snapshot row of `peer` (`[key, id, meta, time, topics?, count?]`), or undefined if malformed. */
+  private fromWire(cluster: ClusterName, wire: unknown, peer: PeerIdentity): RowData | undefined {
+    if (!Array.isArray(wire) || typeof wire[0] !== 'string' || !isPidId(wire[1]) || typeof wire[3] !== 'number') return undefined;
+    const pid = this.pidOf(peer, wire[1]);
+    if (wire.length <= 4) return { cluster, key: wire[0], pid, meta: wire[2], time: wire[3] };
+    const extension = wireExtension(wire[4], wire[5]);
+    if (extension === undefined) return undefined;
+    return { cluster, key: wire[0], pid, meta: wire[2], time: wire[3], topics: extension.topics, count: extension.count };
+  }
+
   /** Send one group frame ([group, ...rest]) to a peer (for the Group's other modules, e.g. locks). */
   sendFrame(peer: string, type: number, rest: unknown[]): void {
     this.send(peer, type, rest);
@@ -815,7 +843,7 @@ export class Replicator {
 }
 
 function toWire(row: Row): WireRow {
-  const wire: WireRow = [row.key, row.pid, row.meta, row.time];
+  const wire: WireRow = [row.key, row.pid.id, row.meta, row.time];
   if (row instanceof MemberRow) {
     const tail = wireTail(row.topics, row.count);
     if (tail !== undefined) wire.push(...tail);
@@ -823,14 +851,6 @@ function toWire(row: Row): WireRow {
   return wire;
 }
 
-function fromWire(cluster: ClusterName, wire: unknown, owner: string): RowData | undefined {
-  if (!Array.isArray(wire) || typeof wire[0] !== 'string' || !(wire[1] instanceof Pid) || typeof wire[3] !== 'number') return undefined;
-  if (wire[1].node !== owner) return undefined; // node authority: a peer only speaks for its own processes
-  if (wire.length <= 4) return { cluster, key: wire[0], pid: wire[1], meta: wire[2], time: wire[3] };
-  const extension = wireExtension(wire[4], wire[5]);
-  if (extension === undefined) return undefined;
-  return { cluster, key: wire[0], pid: wire[1], meta: wire[2], time: wire[3], topics: extension.topics, count: extension.count };
-}
 
 function stringList(value: unknown): string[] | undefined {
   if (!Array.isArray(value)) return undefined;
@@ -846,6 +866,11 @@ const NO_REASON = Symbol('no reason');
 /** Most pids in one EXIT op (at most ~40 KB of ids on the wire, far below the frame limit). */
 const MAX_EXIT_PIDS = 4_096;
 
+/** A pid id on the wire: a safe non-negative integer. */
+function isPidId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
 /**
  * The pid ids of an EXIT op: at most MAX_EXIT_PIDS distinct safe non-negative integers (a
  * duplicate would remove rows twice). They name the sender's own pids: no other can be named.
@@ -855,7 +880,7 @@ function isExitIds(value: unknown): value is number[] {
   const sorted = new Float64Array(value.length);
   for (let i = 0; i < value.length; i++) {
     const id: unknown = value[i];
-    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) return false;
+    if (!isPidId(id)) return false;
     sorted[i] = id;
   }
   sorted.sort();

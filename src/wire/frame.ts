@@ -9,7 +9,11 @@
  */
 import { BadFrameError, InvalidArgumentError } from '../errors.js';
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * 2: G_OP and G_STATE name the sender's pids by id, EXIT ops carry ids (docs/protocol.md). A node
+ * of version 1 would drop those rows without a word, so the versions refuse each other instead.
+ */
+export const PROTOCOL_VERSION = 2;
 /** Length prefix (4) + version (1) + type (1). */
 export const FRAME_HEADER_BYTES = 6;
 export const DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024;

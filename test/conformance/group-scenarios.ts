@@ -15,6 +15,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GroupFrame, Op } from '../../src/group/protocol.js';
+import { Pid } from '../../src/process/pid.js';
 import type { AgentCall, AgentRequest, GroupView, SentFrame } from './group-agent.js';
 
 export type PidKey = string;
@@ -68,6 +69,8 @@ export interface Entry {
 const GROUP = 'app';
 const ALL = { $all: true } as const;
 const pidArg = (pid: PidKey): { $pid: PidKey } => ({ $pid: pid });
+/** How G_OP and G_STATE name the sender's own process: by its id (docs/protocol.md). */
+const pidId = (pid: PidKey): number => Pid.parse(pid).id;
 
 /** One node, seen through one Group instance name. */
 export class GroupNode {
@@ -828,7 +831,7 @@ scenario('3.3-19', 'sender-side and receiver-side filtering: no cross-cluster da
   expect(ops.filter((o) => o.cluster === null).map((o) => o.peer).sort()).toEqual(['b', 'c']);
   // Receiver side: an op of a cluster C is not in is ignored even if it arrives.
   const time = await a!.wallNow();
-  await a!.sendRaw('c', GroupFrame.OP, [GROUP, 'secret', 1000, Op.REGISTER, 'forged', { $pid: pa }, {}, time, 'register']);
+  await a!.sendRaw('c', GroupFrame.OP, [GROUP, 'secret', 1000, Op.REGISTER, 'forged', pidId(pa), {}, time, 'register']);
   await s.flush(a!, [c!]);
   expect(await c!.lookup('forged', 'secret')).toBeNull();
   expect(await c!.lookup('hidden', 'secret')).toBeNull();
@@ -1384,14 +1387,14 @@ scenario('7.3-6', 'snapshot merges never delete: a snapshot lacking an entry lea
   // A snapshot from B with only a new entry (final chunk, not a replace): merged, nothing removed.
   const now = await b!.wallNow();
   const seq = 2; // B's two ops so far: the snapshot carries the owner's op counter
-  await b!.sendRaw('a', GroupFrame.STATE, [GROUP, null, seq, [['snap/2', { $pid: pb }, { v: 2 }, now]], [], true, false]);
+  await b!.sendRaw('a', GroupFrame.STATE, [GROUP, null, seq, [['snap/2', pidId(pb), { v: 2 }, now]], [], true, false]);
   await s.until(async () => (await a!.lookup('snap/2')) !== null, 'the merge arrived');
   expect(await a!.lookup('snap/1')).toEqual({ pid: pb, meta: { v: 1 } });
   expect(await a!.members('snap-room')).toHaveLength(1);
   expect(await a!.lookup('snap/a')).not.toBeNull();
   expect((await m.events()).map((e) => [e.type, e.key])).toEqual([['registered', 'snap/2']]);
   // The same snapshot as a resync (replace): B is authoritative for its own entries.
-  await b!.sendRaw('a', GroupFrame.STATE, [GROUP, null, seq, [['snap/2', { $pid: pb }, { v: 2 }, now]], [], true, true]);
+  await b!.sendRaw('a', GroupFrame.STATE, [GROUP, null, seq, [['snap/2', pidId(pb), { v: 2 }, now]], [], true, true]);
   await s.until(async () => (await a!.lookup('snap/1')) === null, 'the resync replaced B’s entries');
   expect(await a!.members('snap-room')).toEqual([]);
   expect(await a!.lookup('snap/a')).not.toBeNull(); // never another owner's entries

@@ -100,7 +100,9 @@ export function wellFormed(type: number, rng: Rng, target: Target): unknown[] {
   // Mostly the peer's own processes: a Group only takes rows of a peer's own pids.
   const pid = (): Pid => (rng.int(4) === 0 ? target.pid : new Pid(target.self, 1, rng.int(20)));
   const key = (): string => rng.pick(['k', 'room/1', '__proto__', 'constructor', 'prototype', 'room/__proto__']);
-  const row = (): unknown[] => [key(), pid(), anyValue(rng, target, 2), Date.now() + rng.pick([0, -1e6, 1e6])];
+  // G_OP and G_STATE name the sender's own pids by id; sometimes a whole Pid or junk instead.
+  const pidId = (): unknown => rng.pick([rng.int(20), rng.int(20), pid(), -1, 1.5]);
+  const row = (): unknown[] => [key(), pidId(), anyValue(rng, target, 2), Date.now() + rng.pick([0, -1e6, 1e6])];
   const g = target.group;
   switch (type) {
     case FrameType.SEND:
@@ -130,7 +132,7 @@ export function wellFormed(type: number, rng: Rng, target: Target): unknown[] {
     case GroupFrame.STATE:
       return [g, cluster, rng.int(10), [row()], [row()], rng.int(2) === 0, rng.int(2) === 0];
     case GroupFrame.OP:
-      return [g, cluster, rng.int(10), rng.int(4), key(), pid(), anyValue(rng, target, 2), Date.now() + rng.pick([0, -1e6, 1e6]), 'fuzz'];
+      return [g, cluster, rng.int(10), rng.int(4), key(), pidId(), anyValue(rng, target, 2), Date.now() + rng.pick([0, -1e6, 1e6]), 'fuzz'];
     case GroupFrame.CONNECT:
     case GroupFrame.CONNECT_ACK:
     case GroupFrame.DISCONNECT:

@@ -123,7 +123,7 @@ describe('Group regressions found by the simulation', () => {
       await sim.run(50);
       expect(ga!.nodes()).toEqual([]);
       const pid = idle(b);
-      const op = [ga!.name, null, 1, Op.REGISTER, 'k', pid, {}, b.clock.wallNow(), 'register'];
+      const op = [ga!.name, null, 1, Op.REGISTER, 'k', pid.id, {}, b.clock.wallNow(), 'register'];
       b.sendRaw('a', GroupFrame.OP, b.encodePayload(op));
       await sim.run(50);
       expect(ga!.lookup('k')).toBeNull();

@@ -8,7 +8,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ALL, Group, Server, type Node } from '../../../src/index.js';
-import { FrameType, decode, encode, seededRandom } from '../../../src/internal.js';
+import { FrameType, PROTOCOL_VERSION, decode, encode, seededRandom } from '../../../src/internal.js';
 import type { GroupEvent } from '../../../src/group/events.js';
 import { RawPeer, authenticate } from '../../support/raw-peer.js';
 import { collector, createSim, idle, type Sim } from '../node/sim-helpers.js';
@@ -111,7 +111,7 @@ describe('over the wire between two nodes', () => {
         const payload = Buffer.concat([Buffer.from([0x92]), encode(inbox.pid), message]);
         const frame = Buffer.alloc(6 + payload.length);
         frame.writeUInt32BE(payload.length + 2, 0);
-        frame[4] = 1;
+        frame[4] = PROTOCOL_VERSION;
         frame[5] = FrameType.SEND;
         payload.copy(frame, 6);
         return frame;

@@ -7,7 +7,7 @@
  * bounds on real sockets and TLS: test/unit/security/half-open.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { FrameDecoder, FrameType, Server, decode, encode, encodeFrame, memory, seededRandom, type Conduit, type Connector, type TransportFactory } from '../../../src/internal.js';
+import { FrameDecoder, FrameType, PROTOCOL_VERSION, Server, decode, encode, encodeFrame, memory, seededRandom, type Conduit, type Connector, type TransportFactory } from '../../../src/internal.js';
 import type { Node, NodeOptions } from '../../../src/index.js';
 import { capturingLogger, eventsNamed, type LogRecord } from '../../support/log-capture.js';
 import { RawPeer, authenticate, challengeOf, handshakeProof } from '../../support/raw-peer.js';
@@ -370,9 +370,9 @@ describe('handshake: the version is checked on every frame, not only at HELLO', 
     await authenticate(raw, { name: 'peer', incarnation: 1 }, COOKIE, until);
     const downs: Array<{ node: string; reason: string }> = [];
     a.node.on('nodedown', (e) => downs.push({ node: e.node, reason: e.reason }));
-    raw.send(FrameType.PING, {}, 2);
+    raw.send(FrameType.PING, {}, PROTOCOL_VERSION + 1);
     await until(() => raw.closed, 'the link closed');
     expect(downs).toEqual([{ node: 'peer', reason: 'protocol_version_mismatch' }]);
-    expect(eventsNamed(a.logs, 'protocol_version_mismatch')[0]).toMatchObject({ theirs: 2, ours: 1 });
+    expect(eventsNamed(a.logs, 'protocol_version_mismatch')[0]).toMatchObject({ theirs: PROTOCOL_VERSION + 1, ours: PROTOCOL_VERSION });
   });
 });
