@@ -36,19 +36,19 @@ interface Side {
  * when a shadowed registration is shown again), and how a registration's time may change.
  *
  * The rule that keeps decisions consistent: a registration's time may only ever move in the
- * preferred direction. Then once a copy of X beats Y, every later copy of X beats Y too, so two
- * owners judging different copies (one re-stamped or updated, one not yet) never each lose: at
- * worst both keep and re-assert, which settles. A time moved the other way breaks this.
+ * preferred direction. Then every later copy of X beats whatever an earlier copy of X beat, so two
+ * owners judging different copies of each other's entries (one re-stamped or updated since) may
+ * both keep theirs for a while, which the re-asserts settle, but never both lose.
  *
- * `keepNewest` moves times later: a conflict's winner is re-stamped with the current time, a meta
- * update takes the current time. `keepOldest` used to mirror it (winner re-stamped 1 ms earlier
- * than both entries) but kept the current time for meta updates, which made an updated
- * registration younger: it lost to a rival it had already beaten, whose owner had judged the
- * older copy and killed its own process; a kill cycle, nobody keeping the key (sim seed
- * 857409133). And the earlier re-stamps made "oldest" mean "won the most conflicts": a
- * registration that beat two others became older than one made before it. So under `keepOldest` a
- * registration's time is its registration time and never changes: time and pid order the
- * registrations of a key totally and identically everywhere, and the one made first keeps it.
+ * `keepNewest` moves times later: a conflict's winner is re-stamped with the current time, and a
+ * meta update takes the current time. `keepOldest` never moves a registration's time, so time and
+ * pid order a key's registrations totally and the same on every node, and the one registered first
+ * keeps the key. It used to give a meta update the current time (the wrong way: the updated
+ * registration could lose to a rival whose owner had already killed its process in favour of the
+ * older copy, a kill cycle; sim seed 857409133), and to re-stamp a winner 1 ms earlier than both
+ * entries (so a registration that won two conflicts beat one registered before it). One case is
+ * outside the rule: a process that unregisters a key and registers it again makes a new
+ * registration, younger under keepOldest (test/sim/README.md, known issues).
  */
 export interface TimeOrder {
   /** `a` is strictly preferred to `b` by time. */
