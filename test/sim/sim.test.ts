@@ -45,6 +45,14 @@ describe('deterministic simulation of whole clusters', () => {
     expect((await runSeed(6)).outcome.digest).not.toBe(first.outcome.digest);
   });
 
+  // Seeds that once failed, with the strategy that failed them (README.md, "Fixed").
+  it('SIM_SEED=857409133 --strategy keepOldest: no kill cycle (an updated registration kept its age)', { timeout: 60_000 }, async () => {
+    const result = await runSeed(857409133, { resolver: 'keepOldest' });
+    expect(result.report.failures).toEqual([]);
+    // Still the run that failed: a multi-way conflict on one key with losers killed.
+    expect(result.outcome.stats.conflictKills).toBeGreaterThanOrEqual(3);
+  });
+
   it('fast-check schedules (model-based: random steps, shrinking on failure) hold every invariant', { timeout: 120_000 + FC_RUNS * 500 }, async () => {
     const totals = new Totals();
     await fc.assert(
