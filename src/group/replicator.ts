@@ -583,7 +583,7 @@ export class Replicator {
       // re-assert with one of ours, and two nodes that each judged the other's stale copy (three
       // registrations of one key at once) would out-stamp each other for ever, both keeping the key.
       if (reassert && this.order.after(local.time, remote.time)) return;
-      // Re-assert ours (re-stamped: keepNewest), so the peer replaces its entry with it.
+      // Re-assert ours (re-stamped, but for keepOldest), so the peer replaces its entry with it.
       const time = restamp(local, remote);
       const payload = this.encodeOp(local.cluster, Op.REGISTER, local.key, local.pid, local.meta, time, 'resolve_conflict');
       tables.register(local.cluster, local.key, local.pid, local.meta, time);
