@@ -32,32 +32,45 @@ interface Side {
 
 /**
  * The time order the whole engine follows for one strategy: which of two registration times is
- * "later" (preferred by third nodes and when a shadowed registration is shown again), and how a
- * winner is re-stamped so that every node prefers it to both entries.
+ * preferred (by the owners deciding a conflict under keepNewest/keepOldest, by third nodes, and
+ * when a shadowed registration is shown again), and how a registration's time may change.
  *
- * `keepOldest` is `keepNewest` with time running backwards, everywhere, not only in the owners'
- * decision: a winner is re-stamped EARLIER than both entries. Were it re-stamped later (as
- * `keepNewest` does), the re-stamped winner would lose the next comparison it takes part in (a
- * third registration of the key), and two owners deciding from different copies of it would each
- * kill their own process. With the order reversed throughout, a re-stamp only makes the winner win
- * more, as in `keepNewest`, so every decision it takes part in stays the same.
+ * The rule that keeps decisions consistent: a registration's time may only ever move in the
+ * preferred direction. Then every later copy of X beats whatever an earlier copy of X beat, so two
+ * owners judging different copies of each other's entries (one re-stamped or updated since) may
+ * both keep theirs for a while, which the re-asserts settle, but never both lose.
+ *
+ * `keepNewest` moves times later: a conflict's winner is re-stamped with the current time, and a
+ * meta update takes the current time. `keepOldest` never moves a registration's time, so time and
+ * pid order a key's registrations totally and the same on every node, and the one registered first
+ * keeps the key. It used to give a meta update the current time (the wrong way: the updated
+ * registration could lose to a rival whose owner had already killed its process in favour of the
+ * older copy, a kill cycle; sim seed 857409133), and to re-stamp a winner 1 ms earlier than both
+ * entries (so a registration that won two conflicts beat one registered before it). One case is
+ * outside the rule: a process that unregisters a key and registers it again makes a new
+ * registration, younger under keepOldest (test/sim/README.md, known issues).
  */
 export interface TimeOrder {
   /** `a` is strictly preferred to `b` by time. */
   after(a: number, b: number): boolean;
-  /** A time for the winner of a conflict between `t1` and `t2`, strictly preferred to both. */
-  restamp(now: number, t1: number, t2: number): number;
+  /** The time a conflict's winner is kept with: every node prefers it (by `preferred`) to the loser. */
+  restamp(now: number, winner: number, loser: number): number;
+  /** The time of a registration whose owner changed its meta (`current`: its time until then). */
+  updated(now: number, current: number): number;
 }
 
 export const NEWEST_FIRST: TimeOrder = {
   after: (a, b) => a > b,
   // Later than both even if this wall clock is behind them (a skewed node, a clock stepped back).
-  restamp: (now, t1, t2) => Math.max(now, t1 + 1, t2 + 1),
+  restamp: (now, winner, loser) => Math.max(now, winner + 1, loser + 1),
+  updated: (now) => now,
 };
 
 export const OLDEST_FIRST: TimeOrder = {
   after: (a, b) => a < b,
-  restamp: (_now, t1, t2) => Math.min(t1 - 1, t2 - 1),
+  // keepOldest's winner is already preferred to the loser by (time, pid): nothing to move.
+  restamp: (_now, winner) => winner,
+  updated: (_now, current) => current,
 };
 
 export function timeOrderOf(strategy: ConflictStrategy): TimeOrder {

@@ -194,7 +194,9 @@ export class Group implements GroupEndpoint, ReplicaHost {
     const existing = this.tables.lookup(cluster, key);
     if (existing !== undefined && !existing.pid.equals(pid)) return this.refused('register', 'taken');
     if (existing !== undefined && isDeepStrictEqual(existing.meta, meta)) return 'ok';
-    const time = this.node.clock.wallNow();
+    // An update keeps a keepOldest registration's time: its age decides its conflicts (conflict-strategies.ts).
+    const now = this.node.clock.wallNow();
+    const time = existing === undefined ? now : this.replicator.order.updated(now, existing.time);
     const reason = existing === undefined ? 'register' : 'update';
     if (existing === undefined) this.counters.registers++;
     else this.counters.registryUpdates++;

@@ -9,7 +9,7 @@ import type { Timer } from '../time/clock.js';
 import type { PeerIdentity } from '../transport/link.js';
 import { ClusterMembership, type ClusterName } from './clusters.js';
 import { Declarations, declarationFromWire, type Declaration } from './declarations.js';
-import { decideConflict, killsLoser, timeOrderOf, type NameConflictMessage, type TimeOrder } from './conflict-strategies.js';
+import { decideConflict, killsLoser, preferred, timeOrderOf, type NameConflictMessage, type TimeOrder } from './conflict-strategies.js';
 import type { GroupEvent } from './events.js';
 import type { ResolvedGroupOptions } from './options.js';
 import { GroupFrame, Op, isClusterName, type OpCode, type WireRow } from './protocol.js';
@@ -72,7 +72,7 @@ export class Replicator {
   /** createGroup / deleteGroup state, held whole on every node (see declarations.ts). */
   readonly declarations = new Declarations();
   /** Which of two registration times every node prefers (the conflict strategy's order). */
-  private readonly order: TimeOrder;
+  readonly order: TimeOrder;
 
   constructor(host: ReplicaHost) {
     this.host = host;
@@ -343,7 +343,7 @@ export class Replicator {
       if (!isDeepStrictEqual(existing.meta, incoming.meta)) events.push(this.host.event('registered', row, existing.meta, null));
     } else if (existing.pid.node === this.host.node.name) {
       this.resolveConflict(existing, incoming, events, seen, false);
-    } else if (this.order.after(incoming.time, existing.time)) {
+    } else if (preferred(this.order, incoming, existing)) {
       // Not `seen?.add(this.insertRegistry(...))`: optional chaining would skip the insert itself
       // whenever `seen` is undefined (every merge but a resync).
       const row = this.insertRegistry(incoming);
@@ -403,8 +403,10 @@ export class Replicator {
     if (!isPidId(id) || !this.acceptOp(peer, cluster, seq)) return;
     const pid = this.pidOf(identity, id);
     const { counters } = this.host;
-    // Only a fresh write's time is its creation time (removals carry the row's, re-asserts a later one).
-    if ((op === Op.REGISTER || op === Op.JOIN) && reason !== 'resolve_conflict' && counters.sampleLag()) counters.recordLag(this.host.node.clock.wallNow() - time);
+    // Only a fresh write's time is its creation time (removals carry the row's, re-asserts a
+    // re-stamped one, a keepOldest registry update the registration's).
+    const fresh = op === Op.JOIN || (op === Op.REGISTER && reason !== 'resolve_conflict' && reason !== 'update');
+    if (fresh && counters.sampleLag()) counters.recordLag(this.host.node.clock.wallNow() - time);
     const events = this.host.wantsEvents() ? ([] as GroupEvent[]) : undefined;
     let row: RowData = { cluster, key, pid, meta, time };
     switch (op) {
@@ -503,7 +505,9 @@ export class Replicator {
       if (events !== undefined && !isDeepStrictEqual(existing.meta, row.meta)) events.push(this.host.event('registered', row, existing.meta, null));
     } else if (existing.pid.node === this.host.node.name) {
       this.resolveConflict(existing, incoming, events, undefined, reassert);
-    } else if (this.order.after(incoming.time, existing.time)) {
+    } else if (preferred(this.order, incoming, existing)) {
+      // Ties by pid, as the owners decide: a keepOldest winner keeps its own time, which may equal
+      // the loser's, and this node must still give way to it when its re-assert comes.
       const row = this.insertRegistry(incoming);
       this.shadows.add(existing);
       events?.push(this.host.event('registered', row, null, null));
@@ -558,10 +562,10 @@ export class Replicator {
     } else {
       winner = decideConflict(options.conflictStrategy, local.key, local, remote);
     }
-    // The re-timestamp must be later (in the strategy's order) than both entries even if this wall
-    // clock is behind them (a skewed node, a clock stepped back): a third node holding the loser
-    // only gives way to a later time, and nothing else will ever tell it the loser lost.
-    const now = this.order.restamp(node.clock.wallNow(), local.time, remote.time);
+    // The winner's time must make every node prefer it to the loser even if this wall clock is
+    // behind them (a skewed node, a clock stepped back): a third node holding the loser only gives
+    // way to a preferred entry, and nothing else will ever tell it the loser lost.
+    const restamp = (winner: RowData, loser: RowData): number => this.order.restamp(node.clock.wallNow(), winner.time, loser.time);
     const kill = custom === undefined && killsLoser(options.conflictStrategy);
     logger.warn(
       { event: 'group_conflict', group: this.host.name, cluster: local.cluster, key: local.key, local: local.pid.key, remote: remote.pid.key, winner: winner instanceof Pid ? winner.key : null },
@@ -573,7 +577,7 @@ export class Replicator {
       const payload = this.encodeOp(local.cluster, Op.UNREGISTER, local.key, local.pid, local.meta, local.time, 'resolve_conflict');
       tables.unregister(local.cluster, local.key, local.pid);
       // Field by field, not a spread: a stored Row keeps key, cluster and time in getters.
-      const installed = this.insertRegistry({ cluster: remote.cluster, key: remote.key, pid: remote.pid, meta: remote.meta, time: now });
+      const installed = this.insertRegistry({ cluster: remote.cluster, key: remote.key, pid: remote.pid, meta: remote.meta, time: restamp(remote, local) });
       seen?.add(installed);
       this.broadcast(local.cluster, payload);
       // The winner's event too, not left to its node's re-assert: that may never come (the winner's
@@ -586,9 +590,10 @@ export class Replicator {
       // re-assert with one of ours, and two nodes that each judged the other's stale copy (three
       // registrations of one key at once) would out-stamp each other for ever, both keeping the key.
       if (reassert && this.order.after(local.time, remote.time)) return;
-      // Re-assert ours with a fresh timestamp, so the peer replaces its entry with it.
-      const payload = this.encodeOp(local.cluster, Op.REGISTER, local.key, local.pid, local.meta, now, 'resolve_conflict');
-      tables.register(local.cluster, local.key, local.pid, local.meta, now);
+      // Re-assert ours (re-stamped, but for keepOldest), so the peer replaces its entry with it.
+      const time = restamp(local, remote);
+      const payload = this.encodeOp(local.cluster, Op.REGISTER, local.key, local.pid, local.meta, time, 'resolve_conflict');
+      tables.register(local.cluster, local.key, local.pid, local.meta, time);
       this.broadcast(local.cluster, payload);
       // Its owner removes it once it hears of ours; until then it is still registered there.
       this.shadows.add(remote);

@@ -45,6 +45,17 @@ describe('deterministic simulation of whole clusters', () => {
     expect((await runSeed(6)).outcome.digest).not.toBe(first.outcome.digest);
   });
 
+  // Seeds that once failed, with the strategy that failed them (README.md, "Fixed"): each a kill
+  // cycle, a registration updated after a rival registered across a cut.
+  it('keepOldest seeds 857409133, 55, 254: no kill cycle (an updated registration keeps its age)', { timeout: 60_000 }, async () => {
+    for (const seed of [857409133, 55, 254]) {
+      const result = await runSeed(seed, { resolver: 'keepOldest' });
+      expect(result.report.failures).toEqual([]);
+      // Still a run that kills for a conflict (the cycle's ingredients), not one that lost them.
+      expect(result.outcome.stats.conflictKills, seedLabel(seed)).toBeGreaterThanOrEqual(1);
+    }
+  });
+
   it('fast-check schedules (model-based: random steps, shrinking on failure) hold every invariant', { timeout: 120_000 + FC_RUNS * 500 }, async () => {
     const totals = new Totals();
     await fc.assert(

@@ -72,6 +72,61 @@ describe('conflictStrategy on a partition heal', () => {
     for (const g of groups) expect(g.checkConsistency()).toEqual([]);
   });
 
+  // SIM_SEED=857409133 --strategy keepOldest (a kill cycle). A meta update stamped the registration
+  // with the current time, which under keepOldest made it younger: it lost to a rival it had
+  // already beaten. Over a short cut (frames held, nobody goes down) b judged the first copy of
+  // a's entry and killed its own process, a judged its updated copy and killed its own: no survivor.
+  it('keepOldest: a meta update keeps the registration its age (no double kill over a short cut)', async () => {
+    sim = createSim(18);
+    const s = sim;
+    const nodes = await s.cluster('a', 'b');
+    const groups = await Promise.all(nodes.map((n) => Group.start(n, { name: 'app', log: false, conflictStrategy: 'keepOldest' })));
+    await s.until(() => groups.every((g) => g.nodes().length === 1), 'Group peers meet');
+    const [a, b] = nodes as [Node, Node];
+    const [ga, gb] = groups as [Group, Group];
+    s.network.cut('a', 'b');
+    const procs = [collector(a), collector(b)];
+    expect(ga.register('k', { v: 1 }, { pid: procs[0]!.pid })).toBe('ok');
+    await s.run(10);
+    expect(gb.register('k', { v: 1 }, { pid: procs[1]!.pid })).toBe('ok');
+    await s.run(10);
+    expect(ga.updateMeta('k', () => ({ v: 2 }))).toBe('ok');
+    // Well within the heartbeat timeout: both links held their frames, and nobody went down.
+    s.network.heal('a', 'b');
+    await s.until(() => !a.isAlive(procs[0]!.pid) || !b.isAlive(procs[1]!.pid), 'the conflict decided');
+    await s.run(HEARTBEAT.timeoutMs);
+    expect(groups.map((g) => g.nodes().length)).toEqual([1, 1]);
+    expect(alive(nodes, procs)).toEqual([true, false]);
+    expect(shown(groups, 'k')).toEqual([procs[0]!.pid.key, procs[0]!.pid.key]);
+    expect(groups.map((g) => g.lookup('k')?.meta)).toEqual([{ v: 2 }, { v: 2 }]);
+  });
+
+  it('keepOldest: the first registration keeps the key even if updated after the later one was made', async () => {
+    const { s, nodes, groups } = await partitioned(['a', 'b'], 'keepOldest', 19);
+    const procs = await registerEverywhere(s, nodes, groups, ['k']);
+    expect(groups[0]!.updateMeta('k', () => ({ by: 'a', updated: true }))).toBe('ok');
+    await healAll(s, groups);
+    expect(alive(nodes, procs)).toEqual([true, false]);
+    expect(shown(groups, 'k')).toEqual([procs[0]!.pid.key, procs[0]!.pid.key]);
+  });
+
+  // A conflict's winner was re-stamped 1 ms earlier than both entries, so a registration that won
+  // two conflicts on its side of a partition became "older" than one made before it on the other.
+  it('keepOldest: the first registration keeps the key against one that won conflicts meanwhile', async () => {
+    const { s, nodes, groups } = await partitioned(['a', 'b', 'c', 'd'], 'keepOldest', 20);
+    const procs = nodes.map((n) => collector(n));
+    expect(groups[0]!.register('k', {}, { pid: procs[0]!.pid })).toBe('ok');
+    await s.run(1);
+    // In one instant: pid order decides among them (d's is the highest), each a win for d.
+    for (let i = 1; i < 4; i++) expect(groups[i]!.register('k', {}, { pid: procs[i]!.pid })).toBe('ok');
+    for (const [x, y] of [['b', 'c'], ['b', 'd'], ['c', 'd']] as const) s.network.heal(x, y);
+    await s.until(() => !nodes[1]!.isAlive(procs[1]!.pid) && !nodes[2]!.isAlive(procs[2]!.pid), 'b and c lose to d');
+    await healAll(s, groups);
+    expect(alive(nodes, procs)).toEqual([true, false, false, false]);
+    expect(shown(groups, 'k')).toEqual(groups.map(() => procs[0]!.pid.key));
+    for (const g of groups) expect(g.checkConsistency()).toEqual([]);
+  });
+
   it('notifyBoth: both are unregistered everywhere and told, nobody is killed', async () => {
     const { s, nodes, groups } = await partitioned(['a', 'b', 'c'], 'notifyBoth', 14);
     const procs = await registerEverywhere(s, nodes.slice(0, 2), groups.slice(0, 2), ['k']);
