@@ -981,6 +981,10 @@ export class Group implements GroupEndpoint, ReplicaHost {
  * when an SDK is registered (and @opentelemetry/api, a peer dependency, is installed at all).
  */
 async function loadTracing(auto: boolean): Promise<typeof import('../observability/tracing.js') | undefined> {
+  // No provider registered with any copy of the API: nothing to import. A dynamic import waits on
+  // the module loader (real I/O under a loader hook such as tsx's), so Group.start would yield to
+  // timers and I/O, and simulated clusters would not replay a seed exactly.
+  if (auto && !tracerProviderRegistered()) return undefined;
   try {
     const tracing = await import('../observability/tracing.js');
     return !auto || tracing.sdkRegistered() ? tracing : undefined;
@@ -988,6 +992,16 @@ async function loadTracing(auto: boolean): Promise<typeof import('../observabili
     if (auto) return undefined;
     throw error;
   }
+}
+
+/**
+ * Whether an app registered a global tracer provider with @opentelemetry/api 1.x, read from the
+ * API's global slot (`Symbol.for('opentelemetry.js.api.1')`, where every copy of the API keeps
+ * its globals) without loading the API.
+ */
+function tracerProviderRegistered(): boolean {
+  const api = (globalThis as Record<symbol, unknown>)[Symbol.for('opentelemetry.js.api.1')];
+  return typeof api === 'object' && api !== null && (api as Record<string, unknown>)['trace'] !== undefined;
 }
 
 function readCluster(cluster: unknown): ClusterName {

@@ -4,16 +4,21 @@
  * exactly; fast-check schedules that shrink; and negative controls (deliberately broken variants
  * the checker must catch, so the checks are not vacuous).
  */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CheckKind } from './checks.js';
-import { describeStep, scheduleArbitrary, type Schedule, type Variant } from './schedule.js';
+import { STRATEGY_RESOLVERS, describeStep, scheduleArbitrary, type Schedule, type Variant } from './schedule.js';
 import { Totals, runSchedule, runSeed, seedLabel } from './simulate.js';
 
 /** Seeds run in CI: about 17 s on an idle 2-core machine (the whole file about 45 s). */
 const CI_SEEDS = 400;
 /** Fixed, so CI runs the same seeds every time; SIM_CI_FROM moves the window for a soak run. */
 const CI_FROM = Number(process.env['SIM_CI_FROM'] ?? 1);
+/** Seeds per built-in conflict strategy besides the default (seeds draw only the default and custom resolvers). */
+const STRATEGY_SEEDS = 80;
 /** fast-check schedules per CI run; SIM_FC_RUNS raises it for a soak run. */
 const FC_RUNS = Number(process.env['SIM_FC_RUNS'] ?? 60);
 
@@ -32,6 +37,19 @@ describe('deterministic simulation of whole clusters', () => {
     expect([...totals.nodeCounts.keys()].sort((a, b) => a - b)).toEqual([3, 4, 5, 6, 7, 8, 9]);
   });
 
+  it.each(STRATEGY_RESOLVERS)(`conflictStrategy %s: ${STRATEGY_SEEDS} seeded schedules hold every invariant`, { timeout: 120_000 }, async (strategy) => {
+    // Other seeds than the main window's, so a strategy meets schedules the default has not.
+    const from = CI_FROM + 10_000;
+    const totals = new Totals();
+    for (let seed = from; seed < from + STRATEGY_SEEDS; seed++) totals.add(await runSeed(seed, { resolver: strategy }));
+    console.log(`simulation, ${strategy}, seeds ${from}..${from + STRATEGY_SEEDS - 1}:\n${totals.summary()}`);
+    expect(totals.failures).toEqual([]);
+    // The strategy decided conflicts; all but notifyBoth kill the loser.
+    expect(totals.sums.conflicts).toBeGreaterThan(0);
+    if (strategy !== 'notifyBoth') expect(totals.sums.conflictKills).toBeGreaterThan(0);
+    else expect(totals.sums.conflictKills).toBe(0);
+  });
+
   it('a seed replays exactly: same schedule, same trace, same final state', { timeout: 60_000 }, async () => {
     const first = await runSeed(5);
     const again = await runSeed(5);
@@ -43,6 +61,22 @@ describe('deterministic simulation of whole clusters', () => {
     expect([stats.crashes, stats.restarts, stats.conflicts, stats.losses, stats.oneWayCuts].every((n) => n > 0)).toBe(true);
     expect(first.outcome.trace.length).toBeGreaterThan(100);
     expect((await runSeed(6)).outcome.digest).not.toBe(first.outcome.digest);
+  });
+
+  it('SIM_SEED=<n> npm run sim replays a seed exactly in fresh processes (the command a failure prints)', { timeout: 90_000 }, async () => {
+    // Two processes at once, so their real timing differs: the run must not depend on it (it did
+    // when Group.start awaited a dynamic import, which under tsx waits on the loader's thread).
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const digestOf = async (seed: number): Promise<string | undefined> => {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'test/sim/run.ts'], { cwd: root, env: { ...process.env, SIM_SEED: String(seed) } });
+      return /^digest ([0-9a-f]{64})$/m.exec(stdout)?.[1];
+    };
+    for (const seed of [55, 1000]) {
+      const [first, second] = await Promise.all([digestOf(seed), digestOf(seed)]);
+      expect(first, seedLabel(seed)).toMatch(/^[0-9a-f]{64}$/);
+      expect(second, seedLabel(seed)).toBe(first);
+      expect((await runSeed(seed)).outcome.digest, seedLabel(seed)).toBe(first);
+    }
   });
 
   // Seeds that once failed, with the strategy that failed them (README.md, "Fixed"): each a kill
