@@ -21,7 +21,8 @@ export const GroupFrame = {
    */
   STATE: 0x32,
   /**
-   * [group, cluster, seq, op, key, pid, meta, time, reason, topics?, count?] — one local write
+   * [group, cluster, seq, op, key, id, meta, time, reason, topics?, count?] — one local write
+   * (`id`: the serial id of the sender's own pid; the receiver adds the link's node and incarnation)
    * (batchable); the two optional trailing fields of a JOIN only when not the defaults. An EXIT
    * op has its own shape: [group, cluster, seq, Op.EXIT, ids, reason] (ids of the sender's pids).
    */
@@ -54,12 +55,12 @@ export const Op = {
   UNREGISTER: 1,
   JOIN: 2,
   LEAVE: 3,
-  /** createGroup: [.., key, pid=null, meta=null, time, null]; the writer is the sending node. */
+  /** createGroup: [.., key, id=null, meta=null, time, null]; the writer is the sending node. */
   CREATE_GROUP: 4,
   /** deleteGroup (a tombstone), same shape as CREATE_GROUP. */
   DELETE_GROUP: 5,
   /**
-   * Local processes exited: [group, cluster, seq, 6, pids, reason] (no key, meta or time): up to
+   * Local processes exited: [group, cluster, seq, 6, ids, reason] (no key, meta or time): up to
    * 4,096 pids that died in one turn for one reason. The receiver removes every row of those pids
    * in the cluster, so a death costs one op however many names and groups the process had.
    */
@@ -68,7 +69,7 @@ export const Op = {
 export type OpCode = (typeof Op)[keyof typeof Op];
 
 /**
- * A row on the wire: [key, pid, meta, time], then for a membership with topics or a join count
+ * A row on the wire: [key, id, meta, time] (id: of the sender's own pid, as in OP), then for a membership with topics or a join count
  * above 1 the optional [topics | nil, count] (omitted when the defaults: see memberships.ts).
  */
 export type WireRow = [string, unknown, unknown, number, ...unknown[]];

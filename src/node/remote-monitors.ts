@@ -64,7 +64,7 @@ export class RemoteMonitors {
   }
 }
 
-const NONE: readonly RemoteMonitor[] = [];
+const NONE: readonly RemoteMonitor[] = Object.freeze([]);
 
 function addTo(index: Map<string, Set<string>>, key: string, ref: string): void {
   let refs = index.get(key);

@@ -8,15 +8,21 @@ const FIRST_CAPACITY = 8;
 const KEEP_CAPACITY = 1024;
 
 /**
- * The last ExitSignal made, handed again to mailboxes closed with the same reason: a node exiting
- * 10,000 processes at once (a shutdown, a supervisor's exit) made 10,000 identical errors, ~0.75
- * µs each plus their garbage. Receivers only read it (`reason`, `message`, `code`).
+ * The last ExitSignal made in this turn, handed again to mailboxes closed with the same reason: a
+ * node exiting 10,000 processes at once (a shutdown, a supervisor's exit) made 10,000 identical
+ * errors, ~0.75 µs each plus their garbage. Receivers only read it (`reason`, `message`, `code`;
+ * api.md says an instance may be shared). Forgotten at the end of the turn, so a signal is shared
+ * only by one burst of exits and does not keep its reason alive afterwards.
  */
 let lastSignal: ExitSignal | undefined;
+const forgetSignal = (): void => {
+  lastSignal = undefined;
+};
 
 function exitSignal(reason: unknown): ExitSignal {
-  if (lastSignal === undefined || lastSignal.reason !== reason) lastSignal = new ExitSignal(reason);
-  return lastSignal;
+  if (lastSignal !== undefined && lastSignal.reason === reason) return lastSignal;
+  if (lastSignal === undefined) queueMicrotask(forgetSignal);
+  return (lastSignal = new ExitSignal(reason));
 }
 
 /**
