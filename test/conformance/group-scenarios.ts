@@ -895,7 +895,9 @@ scenario('3.3-22a', 'rolling restart of a Group (node stays up): peers purge it,
   const [pa, pb] = [await a!.spawn(), await b!.spawn()];
   await a!.register('svc/a', {}, pa);
   await b!.register('svc/b', {}, pb);
-  await s.until(async () => (await c!.registryCount()) === 2, 'replicated');
+  // A's count too, not only C's: the monitor below must see only the purge (over NATS, B's op
+  // reached A after C once, and A's monitor saw its 'registered' first).
+  await s.until(async () => (await a!.registryCount()) === 2 && (await c!.registryCount()) === 2, 'replicated');
   const m = await a!.monitor(ALL);
   await b!.stopGroup();
   await s.until(async () => same(await a!.nodes(), ['c']) && (await a!.lookup('svc/b')) === null && (await c!.lookup('svc/b')) === null, 'peers purged B');
