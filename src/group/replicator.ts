@@ -748,7 +748,8 @@ export class Replicator {
       for (const cluster of this.host.membership.clustersOf(peer)) {
         if (this.host.membership.has(cluster, self)) digest.push([cluster, this.ownSeq.get(cluster) ?? 0]);
       }
-      this.send(peer, GroupFrame.DIGEST, [digest]);
+      // Our named clusters too: a peer that missed a CONNECT or DISCONNECT of ours repairs its view.
+      this.send(peer, GroupFrame.DIGEST, [digest, this.myClusters()]);
     }
   }
 
@@ -756,6 +757,8 @@ export class Replicator {
     const digest = body[1];
     if (!Array.isArray(digest) || !this.host.membership.has(null, peer)) return;
     const self = this.host.node.name;
+    const theirs = stringList(body[2]);
+    if (theirs !== undefined) this.repairClusters(peer, theirs);
     const seqs = this.seqsOf(peer);
     for (const entry of digest as unknown[]) {
       if (!Array.isArray(entry) || !isClusterName(entry[0]) || typeof entry[1] !== 'number') continue;
@@ -768,6 +771,23 @@ export class Replicator {
         this.send(peer, GroupFrame.RESYNC, [cluster]);
       }
     }
+  }
+
+  /**
+   * Anti-entropy of cluster membership: `theirs` is every named cluster the peer is in, sent after
+   * every CONNECT or DISCONNECT of its own on this ordered link. A cluster of ours it is in but we
+   * do not count it in, or one we count it in that it has left, means one of those frames was lost
+   * (TCP loses none on a live link; a dropped batch would): act as if it had arrived.
+   */
+  private repairClusters(peer: string, theirs: string[]): void {
+    const { membership } = this.host;
+    const self = this.host.node.name;
+    const missed = theirs.filter((c) => membership.has(c, self) && !membership.has(c, peer));
+    const left = membership.clustersOf(peer).filter((c): c is string => c !== null && !theirs.includes(c));
+    if (missed.length === 0 && left.length === 0) return;
+    this.host.logger.warn({ event: 'group_clusters_diverged', group: this.host.name, peer, missed, left }, 'anti-entropy: cluster membership differs, repairing');
+    if (left.length > 0) this.onDisconnect(peer, [this.host.name, left]);
+    if (missed.length > 0) this.onConnect(peer, [this.host.name, missed]);
   }
 
   private onResync(peer: string, body: unknown[]): void {
