@@ -37,7 +37,7 @@ describe.skipIf(!available && !required)(title, () => {
         state['group'] = await api.Group.start(node, { name: 'app', log: false });
       });
     }
-    await waitFor(async () => (await cluster!.node('a').rpc(({ state }) => (state['group'] as { nodes(): string[] }).nodes().length)) === 2, { what: 'Group peers' });
+    await cluster.waitForGroupPeers();
     dashboard = await cluster.node('a').rpc(async ({ node, api, state }) => {
       const d = await api.startDashboard(node, { roles: { a: ['web'], b: ['worker'], c: ['worker'] } });
       state['dashboard'] = d;

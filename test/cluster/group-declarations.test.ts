@@ -20,9 +20,7 @@ beforeAll(async () => {
       });
     });
   }
-  for (const n of cluster.nodes) {
-    await waitFor(() => n.rpc(({ state }) => (state.group as { nodes(): string[] }).nodes().length === 2), { timeoutMs: 10_000, what: `${n.name}: Group peers` });
-  }
+  await cluster.waitForGroupPeers();
 }, 60_000);
 
 afterAll(async () => {

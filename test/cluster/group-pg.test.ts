@@ -23,18 +23,12 @@ beforeAll(async () => {
       });
     });
   }
-  await waitFor(async () => (await Promise.all(NAMES.map((n) => groupPeers(cluster!.node(n))))).every((count) => count === NAMES.length - 1), {
-    what: 'every Group sees its two peers',
-  });
+  await cluster.waitForGroupPeers();
 }, 60_000);
 
 afterAll(async () => {
   await cluster?.stopAll();
 });
-
-function groupPeers(node: TestNode): Promise<number> {
-  return node.rpc(({ state }) => (state['group'] as { nodes(): string[] }).nodes().length);
-}
 
 /** `members('events')` on a node, as pid keys (one per join). */
 function members(node: TestNode): Promise<string[]> {

@@ -29,9 +29,7 @@ describe('registerLocked (OS processes)', () => {
         state['group'] = await api.Group.start(node, { name: 'locked', log: false });
       });
     }
-    await waitFor(async () => (await Promise.all(cluster!.nodes.map((n) => n.rpc(({ state }) => (state['group'] as any).nodes().length)))).every((c) => c === 2), {
-      what: 'Group peers meet',
-    });
+    await cluster.waitForGroupPeers();
     // Each node spawns its racers first, then waits for the test's go, so all three start together.
     for (const n of cluster.nodes) {
       await n.rpc(({ node, state }, keys: number) => {

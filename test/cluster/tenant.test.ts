@@ -19,13 +19,7 @@ beforeAll(async () => {
       state['group'] = await api.Group.start(node, { name: 'tenants', log: false });
     });
   }
-  await waitFor(async () => {
-    for (const name of NAMES) {
-      const peers = await cluster!.node(name).rpc(({ state }) => (state['group'] as { nodes(): string[] }).nodes().length);
-      if (peers !== 2) return false;
-    }
-    return true;
-  }, { what: 'group peers' });
+  await cluster.waitForGroupPeers();
 }, 60_000);
 
 afterAll(async () => {

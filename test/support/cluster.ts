@@ -235,6 +235,21 @@ export class TestCluster {
     );
   }
 
+  /**
+   * Wait until the Group each node keeps in `state[stateKey]` counts every other node as a Group
+   * peer (the usual set-up step after starting one Group per node).
+   */
+  async waitForGroupPeers(stateKey = 'group', timeoutMs = 15_000): Promise<void> {
+    const others = this.nodes.length - 1;
+    await waitFor(
+      async () => {
+        const counts = await Promise.all(this.nodes.map((n) => n.rpc(({ state }, key) => (state[key] as { nodes(): string[] }).nodes().length, stateKey)));
+        return counts.every((count) => count === others);
+      },
+      { timeoutMs, what: `every node's Group (state.${stateKey}) sees its ${others} peers` },
+    );
+  }
+
   /** Restart a (killed) node with the same name and port: a new incarnation. */
   async restart(name: string): Promise<TestNode> {
     const node = this.node(name);
